@@ -1,0 +1,103 @@
+// GoogLeNet (Inception v1, Szegedy et al. 2014) as built by the reference PyTorch
+// tutorial for CIFAR-10, with the paper's auxiliary classifiers and batch norm as
+// options. Parameter names equal the reference module's state_dict.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace googlenet {
+
+// Inception(in, c1, (c2r, c2), (c3r, c3), c4) of the reference; channel counts of
+// the paper's Table 1.
+struct InceptionConfig {
+  int64_t in, c1, c2_reduce, c2, c3_reduce, c3, c4;
+  int64_t out_channels() const { return c1 + c2 + c3 + c4; }
+};
+
+// The nine blocks 3a..5b, in order (paper Table 1).
+extern const std::array<InceptionConfig, 9> kInceptionTable;
+
+enum class InitScheme {
+  kPyTorch,        // LibTorch/PyTorch module defaults (the reference; stalls, see README)
+  kXavierUniform,  // Caffe GoogLeNet's "xavier" filler: Xavier-uniform weights, zero biases
+};
+
+struct ModelOptions {
+  int64_t in_channels = 3;
+  int64_t num_classes = 10;
+  bool aux_heads = false;   // paper's auxiliary classifiers after 4a and 4d
+  bool batch_norm = false;  // BN after every conv (Inception-v2 style)
+};
+
+// Conv2d + optional BatchNorm2d + ReLU. The conv is registered under the
+// reference's name by the owner; the BN under a separate name so the reference's
+// names stay unchanged whether or not BN is on.
+struct ConvUnit {
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::Tensor operator()(const torch::Tensor& x);
+};
+
+class InceptionImpl : public torch::nn::Module {
+ public:
+  InceptionImpl(const InceptionConfig& config, bool batch_norm);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  ConvUnit p1_1_, p2_1_, p2_2_, p3_1_, p3_2_, p4_2_;
+  torch::nn::MaxPool2d p4_1_{nullptr};
+};
+TORCH_MODULE(Inception);
+
+// Paper's auxiliary classifier: avg-pool, 1x1 conv 128 + ReLU, FC 1024 + ReLU,
+// dropout 0.7, FC num_classes. The paper pools 14x14 to 4x4; on CIFAR the maps at
+// 4a/4d are 2x2, so adaptive pooling to 2x2 keeps the head's shape for any input.
+class AuxHeadImpl : public torch::nn::Module {
+ public:
+  AuxHeadImpl(int64_t in_channels, int64_t num_classes);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(AuxHead);
+
+struct GoogLeNetOutput {
+  torch::Tensor logits;
+  torch::Tensor aux1, aux2;  // defined only in training mode with aux heads on
+};
+
+class GoogLeNetImpl : public torch::nn::Module {
+ public:
+  explicit GoogLeNetImpl(const ModelOptions& options = {});
+
+  torch::Tensor forward(const torch::Tensor& x) { return forward_all(x).logits; }
+  GoogLeNetOutput forward_all(const torch::Tensor& x);
+
+  void initialize(InitScheme scheme);
+  const ModelOptions& options() const { return options_; }
+
+ private:
+  ModelOptions options_;
+  // The reference wraps each stage in nn.Sequential; plain containers registered
+  // under the same indices give the same state_dict names (stage2.2 is the 3x3
+  // conv), while forward calls the layers directly so BN and the aux heads can sit
+  // between them.
+  ConvUnit stem7x7_, stem1x1_, stem3x3_;
+  std::vector<Inception> blocks_;  // 3a..5b
+  torch::nn::MaxPool2d pool_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+  AuxHead aux1_{nullptr}, aux2_{nullptr};
+};
+TORCH_MODULE(GoogLeNet);
+
+// Learnable parameters of the model (buffers excluded).
+int64_t count_parameters(const torch::nn::Module& module);
+
+}  // namespace googlenet

@@ -105,7 +105,7 @@ GoogLeNetImpl::GoogLeNetImpl(const ModelOptions& options) : options_(options) {
           container->register_module(std::to_string(i), Inception(kInceptionTable[block], bn)));
     }
   }
-  pool_ = register_module("pool", make_pool(/*stride=*/2));
+  pool_ = make_pool(/*stride=*/2);  // parameter-free, shared by the stages
   fc_ = register_module("fc", nn::Linear(1024, options.num_classes));
   if (options.aux_heads) {
     aux1_ = register_module("aux1", AuxHead(kInceptionTable[3].in, options.num_classes));
@@ -113,20 +113,46 @@ GoogLeNetImpl::GoogLeNetImpl(const ModelOptions& options) : options_(options) {
   }
 }
 
-GoogLeNetOutput GoogLeNetImpl::forward_all(const torch::Tensor& input) {
+GoogLeNetOutput GoogLeNetImpl::forward_all(const torch::Tensor& input,
+                                           const LayerObserver& observe) {
   GoogLeNetOutput out;
   const bool with_aux = options_.aux_heads && is_training();
-  auto x = pool_->forward(stem7x7_(input));       // N x 64 x 8 x 8
-  x = pool_->forward(stem3x3_(stem1x1_(x)));      // N x 192 x 4 x 4
-  x = pool_->forward(blocks_[1](blocks_[0](x)));  // N x 480 x 2 x 2
-  x = blocks_[2](x);                              // N x 512 x 2 x 2 (4a)
-  if (with_aux) out.aux1 = aux1_(x);
-  x = blocks_[5](blocks_[4](blocks_[3](x)));  // N x 528 x 2 x 2 (4d)
-  if (with_aux) out.aux2 = aux2_(x);
-  x = pool_->forward(blocks_[6](x));                     // N x 832 x 1 x 1
-  x = blocks_[8](blocks_[7](x));                         // N x 1024 x 1 x 1
-  x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);  // N x 1024
-  out.logits = fc_->forward(x);                          // N x num_classes
+  auto layer = [&](const char* name, const char* kind, const nn::Module* module,
+                   torch::Tensor y) {
+    if (observe) observe(name, kind, module, y);
+    return y;
+  };
+  auto conv = [&](const char* name, ConvUnit& unit, const torch::Tensor& x) {
+    return layer(name, unit.bn ? "Conv2d+BN+ReLU" : "Conv2d+ReLU", unit.conv.get(), unit(x));
+  };
+  auto block = [&](const char* name, size_t index, const torch::Tensor& x) {
+    return layer(name, "Inception", blocks_[index].get(), blocks_[index](x));
+  };
+  auto pool = [&](const char* name, const torch::Tensor& x) {
+    return layer(name, "MaxPool2d", nullptr, pool_(x));
+  };
+
+  auto x = conv("stage1.0", stem7x7_, input);  // N x 64 x 16 x 16
+  x = pool("stage1.2", x);                      // N x 64 x 8 x 8
+  x = conv("stage2.0", stem1x1_, x);            // N x 64 x 8 x 8
+  x = conv("stage2.2", stem3x3_, x);            // N x 192 x 8 x 8
+  x = pool("stage2.4", x);                      // N x 192 x 4 x 4
+  x = block("stage3.0", 0, x);                  // N x 256 x 4 x 4
+  x = block("stage3.1", 1, x);                  // N x 480 x 4 x 4
+  x = pool("stage3.2", x);                      // N x 480 x 2 x 2
+  x = block("stage4.0", 2, x);                  // N x 512 x 2 x 2 (4a)
+  if (with_aux) out.aux1 = layer("aux1", "AuxHead", aux1_.get(), aux1_(x));
+  x = block("stage4.1", 3, x);  // N x 512 x 2 x 2
+  x = block("stage4.2", 4, x);  // N x 512 x 2 x 2
+  x = block("stage4.3", 5, x);  // N x 528 x 2 x 2 (4d)
+  if (with_aux) out.aux2 = layer("aux2", "AuxHead", aux2_.get(), aux2_(x));
+  x = block("stage4.4", 6, x);  // N x 832 x 2 x 2
+  x = pool("stage4.5", x);      // N x 832 x 1 x 1
+  x = block("stage5.0", 7, x);  // N x 832 x 1 x 1
+  x = block("stage5.1", 8, x);  // N x 1024 x 1 x 1
+  x = layer("stage5.2", "AdaptiveAvgPool2d+Flatten", nullptr,
+            torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));  // N x 1024
+  out.logits = layer("fc", "Linear", fc_.get(), fc_(x));        // N x num_classes
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,13 @@ class AuxHeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AuxHead);
 
+// Called after each layer of the forward pass with the layer's state_dict prefix
+// (e.g. "stage3.0"), its kind, the module (nullptr for parameter-free layers) and its
+// output; used by `googlenet summary`.
+using LayerObserver =
+    std::function<void(const std::string& name, const std::string& kind,
+                       const torch::nn::Module* module, const torch::Tensor& output)>;
+
 struct GoogLeNetOutput {
   torch::Tensor logits;
   torch::Tensor aux1, aux2;  // defined only in training mode with aux heads on
@@ -78,7 +86,7 @@ class GoogLeNetImpl : public torch::nn::Module {
   explicit GoogLeNetImpl(const ModelOptions& options = {});
 
   torch::Tensor forward(const torch::Tensor& x) { return forward_all(x).logits; }
-  GoogLeNetOutput forward_all(const torch::Tensor& x);
+  GoogLeNetOutput forward_all(const torch::Tensor& x, const LayerObserver& observe = nullptr);
 
   void initialize(InitScheme scheme);
   const ModelOptions& options() const { return options_; }

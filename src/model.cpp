@@ -117,8 +117,7 @@ GoogLeNetOutput GoogLeNetImpl::forward_all(const torch::Tensor& input,
                                            const LayerObserver& observe) {
   GoogLeNetOutput out;
   const bool with_aux = options_.aux_heads && is_training();
-  auto layer = [&](const char* name, const char* kind, const nn::Module* module,
-                   torch::Tensor y) {
+  auto layer = [&](const char* name, const char* kind, const nn::Module* module, torch::Tensor y) {
     if (observe) observe(name, kind, module, y);
     return y;
   };
@@ -133,14 +132,14 @@ GoogLeNetOutput GoogLeNetImpl::forward_all(const torch::Tensor& input,
   };
 
   auto x = conv("stage1.0", stem7x7_, input);  // N x 64 x 16 x 16
-  x = pool("stage1.2", x);                      // N x 64 x 8 x 8
-  x = conv("stage2.0", stem1x1_, x);            // N x 64 x 8 x 8
-  x = conv("stage2.2", stem3x3_, x);            // N x 192 x 8 x 8
-  x = pool("stage2.4", x);                      // N x 192 x 4 x 4
-  x = block("stage3.0", 0, x);                  // N x 256 x 4 x 4
-  x = block("stage3.1", 1, x);                  // N x 480 x 4 x 4
-  x = pool("stage3.2", x);                      // N x 480 x 2 x 2
-  x = block("stage4.0", 2, x);                  // N x 512 x 2 x 2 (4a)
+  x = pool("stage1.2", x);                     // N x 64 x 8 x 8
+  x = conv("stage2.0", stem1x1_, x);           // N x 64 x 8 x 8
+  x = conv("stage2.2", stem3x3_, x);           // N x 192 x 8 x 8
+  x = pool("stage2.4", x);                     // N x 192 x 4 x 4
+  x = block("stage3.0", 0, x);                 // N x 256 x 4 x 4
+  x = block("stage3.1", 1, x);                 // N x 480 x 4 x 4
+  x = pool("stage3.2", x);                     // N x 480 x 2 x 2
+  x = block("stage4.0", 2, x);                 // N x 512 x 2 x 2 (4a)
   if (with_aux) out.aux1 = layer("aux1", "AuxHead", aux1_.get(), aux1_(x));
   x = block("stage4.1", 3, x);  // N x 512 x 2 x 2
   x = block("stage4.2", 4, x);  // N x 512 x 2 x 2

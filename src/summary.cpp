@@ -80,8 +80,8 @@ std::string format_summary(const ModelSummary& summary) {
         << thousands(row.parameters) << std::setw(15) << thousands(row.flops) << "\n";
   }
   out << rule << "total parameters: " << thousands(summary.total_parameters) << "\n"
-      << "forward FLOPs per image: " << thousands(summary.total_flops) << " ("
-      << std::fixed << std::setprecision(1) << summary.total_flops / 1e6
+      << "forward FLOPs per image: " << thousands(summary.total_flops) << " (" << std::fixed
+      << std::setprecision(1) << summary.total_flops / 1e6
       << " M; multiply-adds x2, padding counted)\n";
   return out.str();
 }

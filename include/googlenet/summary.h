@@ -11,8 +11,8 @@
 namespace googlenet {
 
 struct LayerSummary {
-  std::string name;  // state_dict prefix, e.g. "stage3.0"
-  std::string kind;  // e.g. "Inception"
+  std::string name;                   // state_dict prefix, e.g. "stage3.0"
+  std::string kind;                   // e.g. "Inception"
   std::vector<int64_t> output_shape;  // per image: C x H x W, or features
   int64_t parameters = 0;
   int64_t flops = 0;  // per image; multiply-adds x2 of convs and linears, padding counted

@@ -56,8 +56,8 @@ std::int64_t axis_taps(int length, int side, std::array<Taps, kImageSide>& taps)
   // Bilinear: output i samples the source at offset + (i + 1/2) * side / 32 - 1/2, in a
   // coordinate where source pixel k's centre is at k; clamped to the outermost centres.
   for (int i = 0; i < kImageSide; ++i) {
-    const std::int64_t x = std::clamp<std::int64_t>(offset + (2 * i + 1) * side - kUnit / 2, 0,
-                                                    (length - 1) * kUnit);
+    const std::int64_t x =
+        std::clamp<std::int64_t>(offset + (2 * i + 1) * side - kUnit / 2, 0, (length - 1) * kUnit);
     const std::int64_t frac = x % kUnit;
     taps[i].first = static_cast<int>(x / kUnit);
     taps[i].weights = {kUnit - frac};
@@ -74,18 +74,18 @@ std::uint8_t over_white(int value, int alpha) {
 }  // namespace
 
 const std::vector<std::string>& image_extensions() {
-  static const std::vector<std::string> kExtensions = {
-      ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".gif", ".tga",
-      ".psd", ".hdr", ".pic",  ".ppm", ".pgm", ".pnm"};
+  static const std::vector<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".jpe", ".bmp",
+                                                       ".gif", ".tga", ".psd",  ".hdr", ".pic",
+                                                       ".ppm", ".pgm", ".pnm"};
   return kExtensions;
 }
 
 ImagePixels resize_center_crop(const std::uint8_t* hwc, int width, int height, int channels) {
   if (hwc == nullptr || width <= 0 || height <= 0 || channels < 1 || channels > 4)
-    throw std::invalid_argument("resize_center_crop: expected pixels of a width x height >= 1 x 1 "
-                                "image with 1-4 channels, got " +
-                                std::to_string(width) + " x " + std::to_string(height) + " x " +
-                                std::to_string(channels));
+    throw std::invalid_argument(
+        "resize_center_crop: expected pixels of a width x height >= 1 x 1 "
+        "image with 1-4 channels, got " +
+        std::to_string(width) + " x " + std::to_string(height) + " x " + std::to_string(channels));
   const int side = std::min(width, height);
   std::array<Taps, kImageSide> xs, ys;
   const std::int64_t denominator = axis_taps(width, side, xs) * axis_taps(height, side, ys);
@@ -151,15 +151,16 @@ ImagePixels load_image(const fs::path& file) {
                              " (check that you may read it)");
   int width = 0, height = 0, channels = 0;
   if (stbi_info_from_file(stream.get(), &width, &height, &channels) == 0)
-    throw std::runtime_error(name + ": not an image stb_image can read (" +
-                             stb_reason() + "); expected " + kFormats +
+    throw std::runtime_error(name + ": not an image stb_image can read (" + stb_reason() +
+                             "); expected " + kFormats +
                              " (is it another kind of file, or damaged?)");
   const std::int64_t pixels = static_cast<std::int64_t>(width) * height;
   if (pixels > kMaxImagePixels)
-    throw std::runtime_error(name + ": " + std::to_string(width) + " x " +
-                             std::to_string(height) + " = " + std::to_string(pixels) +
-                             " pixels, more than the limit of " + std::to_string(kMaxImagePixels) +
-                             " (a corrupt or malicious header, or a huge picture: shrink it first)");
+    throw std::runtime_error(
+        name + ": " + std::to_string(width) + " x " + std::to_string(height) + " = " +
+        std::to_string(pixels) + " pixels, more than the limit of " +
+        std::to_string(kMaxImagePixels) +
+        " (a corrupt or malicious header, or a huge picture: shrink it first)");
 
   std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
       stbi_load_from_file(stream.get(), &width, &height, &channels, /*desired_channels=*/0),

@@ -113,8 +113,8 @@ std::int64_t class_index(const std::string& name, const std::vector<std::string>
 
 std::vector<ImageFile> list_image_folder(const fs::path& folder,
                                          const std::vector<std::string>& classes) {
-  const std::string layout = " (expected FOLDER/<class>/<image>, one folder per class: " +
-                             describe_classes(classes) + ")";
+  const std::string layout =
+      " (expected FOLDER/<class>/<image>, one folder per class: " + describe_classes(classes) + ")";
   std::error_code error;
   const fs::file_status status = fs::status(folder, error);
   if (!fs::exists(status)) throw std::runtime_error(folder.string() + ": no such folder" + layout);
@@ -136,7 +136,8 @@ std::vector<ImageFile> list_image_folder(const fs::path& folder,
       if (has_image_extension(entry.path()))
         throw std::runtime_error(entry.path().string() +
                                  ": an image directly in the data folder has no class; move it "
-                                 "into the folder of its class" + layout);
+                                 "into the folder of its class" +
+                                 layout);
       continue;  // README.txt and the like
     }
     const std::int64_t label = class_index(name, classes);
@@ -175,8 +176,7 @@ ImageBatch decode_images(const std::vector<ImageFile>& files, std::size_t begin,
   return batch;
 }
 
-ImageBatch decode_images(const std::vector<fs::path>& files, std::size_t begin,
-                         std::size_t count) {
+ImageBatch decode_images(const std::vector<fs::path>& files, std::size_t begin, std::size_t count) {
   std::vector<ImageFile> slice;
   for (std::size_t i = begin; i < files.size() && i - begin < count; ++i)
     slice.push_back({files[i], -1});

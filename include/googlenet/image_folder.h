@@ -54,8 +54,7 @@ struct ImageBatch {
 // Decodes files[begin, begin + count) (fewer at the end of the list) with load_image. A file
 // that fails does not stop the batch: it is reported in `failures`, so the caller can skip it
 // or stop (--strict). Loop `for (begin = 0; begin < files.size(); begin += count)` to stream.
-ImageBatch decode_images(const std::vector<ImageFile>& files, std::size_t begin,
-                         std::size_t count);
+ImageBatch decode_images(const std::vector<ImageFile>& files, std::size_t begin, std::size_t count);
 // The same for unlabelled files (collect_image_files), labels -1.
 ImageBatch decode_images(const std::vector<std::filesystem::path>& files, std::size_t begin,
                          std::size_t count);

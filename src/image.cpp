@@ -83,8 +83,7 @@ const std::vector<std::string>& image_extensions() {
 ImagePixels resize_center_crop(const std::uint8_t* hwc, int width, int height, int channels) {
   if (hwc == nullptr || width <= 0 || height <= 0 || channels < 1 || channels > 4)
     throw std::invalid_argument(
-        "resize_center_crop: expected pixels of a width x height >= 1 x 1 "
-        "image with 1-4 channels, got " +
+        "resize_center_crop: expected a width, height >= 1 image with 1-4 channels, got " +
         std::to_string(width) + " x " + std::to_string(height) + " x " + std::to_string(channels));
   const int side = std::min(width, height);
   std::array<Taps, kImageSide> xs, ys;
@@ -99,10 +98,10 @@ ImagePixels resize_center_crop(const std::uint8_t* hwc, int width, int height, i
   // Horizontal pass per source row: rows[(y - y0) * 96 + 3 * j + c] = sum_k wx * rgb(y, k, c).
   std::vector<std::int64_t> rows(static_cast<std::size_t>(y1 - y0) * kImageSide * 3);
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(x1 - x0) * 3);
+  const bool grey = channels <= 2, alpha = channels % 2 == 0;
   for (int y = y0; y < y1; ++y) {
     const std::uint8_t* src = hwc + (static_cast<std::size_t>(y) * width + x0) * channels;
     for (int x = 0; x < x1 - x0; ++x, src += channels) {
-      const bool grey = channels <= 2, alpha = channels % 2 == 0;
       for (int c = 0; c < 3; ++c) {
         const int value = src[grey ? 0 : c];
         rgb[3 * x + c] = alpha ? over_white(value, src[channels - 1]) : value;

@@ -1,8 +1,10 @@
-// The pickle value tree and the protocol-2 writer; the strict reader is in
-// pickle_reader.cpp.
+// The pickle value tree: construction, typed access, repr and equality. The
+// reader is in pickle_reader.cpp, the writer in pickle_writer.cpp.
 #include "googlenet/pickle.h"
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "pickle_internal.h"
@@ -10,33 +12,9 @@
 namespace googlenet::pickle {
 
 const char* kind_name(Kind kind) {
-  switch (kind) {
-    case Kind::kNone:
-      return "None";
-    case Kind::kBool:
-      return "bool";
-    case Kind::kInt:
-      return "int";
-    case Kind::kFloat:
-      return "float";
-    case Kind::kString:
-      return "str";
-    case Kind::kBytes:
-      return "bytes";
-    case Kind::kTuple:
-      return "tuple";
-    case Kind::kList:
-      return "list";
-    case Kind::kDict:
-      return "dict";
-    case Kind::kGlobal:
-      return "global";
-    case Kind::kObject:
-      return "object";
-    case Kind::kPersistentId:
-      return "persistent id";
-  }
-  return "?";
+  static const char* kNames[] = {"None",  "bool", "int",  "float",  "str",    "bytes",
+                                 "tuple", "list", "dict", "global", "object", "persistent id"};
+  return kNames[static_cast<int>(kind)];
 }
 
 namespace detail {
@@ -292,152 +270,70 @@ bool operator==(const Value& a, const Value& b) {
   return false;
 }
 
-// ---- Writer ------------------------------------------------------------------
+namespace detail {
 
-namespace {
-
-class Writer {
- public:
-  std::string out;
-
-  void value(const Value& v, int depth) {
-    if (depth > kMaxDepth) {
-      throw std::invalid_argument("pickle::write: value nested deeper than " +
-                                  std::to_string(kMaxDepth) + " levels");
+// UTF-8 as Python's "surrogatepass" decoder accepts it: no overlong forms, nothing
+// above U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
     }
-    switch (v.kind()) {
-      case Kind::kNone:
-        out += 'N';
-        break;
-      case Kind::kBool:
-        out += v.as_bool() ? '\x88' : '\x89';
-        break;
-      case Kind::kInt:
-        integer(v.as_int());
-        break;
-      case Kind::kFloat: {
-        out += 'G';  // BINFLOAT: big-endian IEEE double
-        uint64_t bits = 0;
-        const double f = v.as_float();
-        std::memcpy(&bits, &f, sizeof bits);
-        for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>(bits >> shift);
-        break;
+    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff) return false;
+    i += n;
+  }
+  return true;
+}
+
+// A fingerprint equal for equal hashable keys, to refuse duplicate dict keys;
+// empty for unhashable ones.
+std::string key_fingerprint(const Value& v) {
+  const auto& n = ValueAccess::node(v);
+  switch (n.kind) {
+    case Kind::kNone:
+      return "N";
+    case Kind::kBool:
+      return n.b ? "T" : "F";
+    case Kind::kInt:
+      return "i" + std::to_string(n.i);
+    case Kind::kFloat:
+      return "f" + std::string(reinterpret_cast<const char*>(&n.f), sizeof n.f);
+    case Kind::kString:
+      return "s" + std::to_string(n.s.size()) + ":" + n.s;
+    case Kind::kBytes:
+      return "b" + std::to_string(n.s.size()) + ":" + n.s;
+    case Kind::kGlobal:
+      return "g" + n.s;
+    case Kind::kTuple: {
+      std::string out = "(";
+      for (const auto& item : n.items) {
+        const std::string f = key_fingerprint(item);
+        if (f.empty()) return "";
+        out += std::to_string(f.size()) + ":" + f;
       }
-      case Kind::kString:
-        text('X', v.as_string());
-        break;
-      case Kind::kBytes:
-        if (v.as_bytes().size() < 256) {
-          out += 'C', out += static_cast<char>(v.as_bytes().size()), out += v.as_bytes();
-        } else {
-          text('B', v.as_bytes());
-        }
-        break;
-      case Kind::kTuple:
-        tuple(v.items(), depth);
-        break;
-      case Kind::kList:
-        out += ']';
-        extend(v.items(), 'e', depth);
-        break;
-      case Kind::kDict:
-        out += '}';
-        set_items(v.dict(), depth);
-        break;
-      case Kind::kGlobal:
-        global(v.global_name());
-        break;
-      case Kind::kObject: {
-        const Object& o = v.object();
-        global(o.callable);
-        tuple(o.args, depth);
-        out += o.newobj ? '\x81' : 'R';
-        extend(o.list_items, 'e', depth);
-        set_items(o.dict_items, depth);
-        if (o.state) {
-          value(*o.state, depth + 1);
-          out += 'b';
-        }
-        break;
-      }
-      case Kind::kPersistentId:
-        value(v.persistent_id(), depth + 1);
-        out += 'Q';
-        break;
+      return out + ")";
     }
+    default:
+      return "";
   }
+}
 
- private:
-  void little_endian(uint64_t x, int bytes) {
-    for (int i = 0; i < bytes; ++i) out += static_cast<char>(x >> (8 * i));
-  }
+}  // namespace detail
 
-  void integer(int64_t i) {
-    if (i >= 0 && i < 256) {
-      out += 'K', little_endian(i, 1);
-    } else if (i >= 0 && i < 65536) {
-      out += 'M', little_endian(i, 2);
-    } else if (i >= INT32_MIN && i <= INT32_MAX) {
-      out += 'J', little_endian(static_cast<uint64_t>(i), 4);
-    } else {  // LONG1: shortest two's-complement little-endian encoding
-      int n = 8;
-      while (n > 1) {
-        const int64_t hi = i >> (8 * (n - 1) - 1);  // the top byte plus the next sign bit
-        if (hi != 0 && hi != -1) break;
-        --n;
-      }
-      out += '\x8a', out += static_cast<char>(n), little_endian(static_cast<uint64_t>(i), n);
-    }
-  }
-
-  void text(char opcode, const std::string& s) {
-    if (s.size() > UINT32_MAX) throw std::invalid_argument("pickle::write: string over 4 GiB");
-    out += opcode, little_endian(s.size(), 4), out += s;
-  }
-
-  void global(const std::string& name) {
-    const size_t dot = name.rfind('.');
-    if (dot == std::string::npos || dot == 0 || dot + 1 == name.size() ||
-        name.find('\n') != std::string::npos) {
-      throw std::invalid_argument("pickle::write: global '" + name +
-                                  "' is not of the form module.name");
-    }
-    out += 'c' + name.substr(0, dot) + '\n' + name.substr(dot + 1) + '\n';
-  }
-
-  void tuple(const Value::Items& items, int depth) {
-    if (items.empty()) {
-      out += ')';
-      return;
-    }
-    if (items.size() > 3) out += '(';
-    for (const auto& item : items) value(item, depth + 1);
-    out += items.size() > 3 ? 't' : static_cast<char>(0x85 + items.size() - 1);
-  }
-
-  void extend(const Value::Items& items, char opcode, int depth) {
-    if (items.empty()) return;
-    out += '(';
-    for (const auto& item : items) value(item, depth + 1);
-    out += opcode;
-  }
-
-  void set_items(const Value::DictItems& items, int depth) {
-    if (items.empty()) return;
-    out += '(';
-    for (const auto& [k, v] : items) value(k, depth + 1), value(v, depth + 1);
-    out += 'u';
-  }
-};
-
-}  // namespace
-
-std::string write(const Value& value) {
-  Writer writer;
-  writer.out = "\x80\x02";  // PROTO 2, like torch.save
-  writer.value(value, 1);
-  writer.out += '.';
-  return writer.out;
+Value read_file(const std::string& path, const AllowedGlobals& allowed) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw std::runtime_error(path + ": read error (" + std::strerror(errno) + ")");
+  return read(buffer.str(), allowed, path);
 }
 
 }  // namespace googlenet::pickle

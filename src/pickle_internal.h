@@ -31,5 +31,11 @@ struct ValueAccess {
   static Value::Node& node(const Value& v) { return *v.node_; }
 };
 
+// UTF-8 as Python's "surrogatepass" decoder accepts it.
+bool valid_utf8(std::string_view s);
+
+// Equal for equal hashable dict keys (to refuse duplicates); empty if unhashable.
+std::string key_fingerprint(const Value& v);
+
 }  // namespace detail
 }  // namespace googlenet::pickle

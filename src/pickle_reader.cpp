@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,161 +15,29 @@
 namespace googlenet::pickle {
 namespace {
 
+using detail::key_fingerprint;
+using detail::valid_utf8;
 using detail::ValueAccess;
 
+// The opcodes this reader executes, and their names (for messages); others are
+// refused.
+constexpr std::string_view kOpcodes =
+    "(.012JKMNQRTUXabcd}ehjl]qrst)uGBC\x80\x81\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x93\x94\x95";
+// clang-format off
+constexpr const char* kOpcodeNames[] = {
+    "MARK", "STOP", "POP", "POP_MARK", "DUP", "BININT", "BININT1", "BININT2", "NONE", "BINPERSID",
+    "REDUCE", "BINSTRING", "SHORT_BINSTRING", "BINUNICODE", "APPEND", "BUILD", "GLOBAL", "DICT",
+    "EMPTY_DICT", "APPENDS", "BINGET", "LONG_BINGET", "LIST", "EMPTY_LIST", "BINPUT",
+    "LONG_BINPUT", "SETITEM", "TUPLE", "EMPTY_TUPLE", "SETITEMS", "BINFLOAT", "BINBYTES",
+    "SHORT_BINBYTES", "PROTO", "NEWOBJ", "TUPLE1", "TUPLE2", "TUPLE3", "NEWTRUE", "NEWFALSE",
+    "LONG1", "LONG4", "SHORT_BINUNICODE", "BINUNICODE8", "BINBYTES8", "STACK_GLOBAL", "MEMOIZE",
+    "FRAME"};
+// clang-format on
+static_assert(std::size(kOpcodeNames) == kOpcodes.size());
+
 const char* opcode_name(uint8_t op) {
-  switch (op) {
-    case '(':
-      return "MARK";
-    case '.':
-      return "STOP";
-    case '0':
-      return "POP";
-    case '1':
-      return "POP_MARK";
-    case '2':
-      return "DUP";
-    case 'J':
-      return "BININT";
-    case 'K':
-      return "BININT1";
-    case 'M':
-      return "BININT2";
-    case 'N':
-      return "NONE";
-    case 'Q':
-      return "BINPERSID";
-    case 'R':
-      return "REDUCE";
-    case 'T':
-      return "BINSTRING";
-    case 'U':
-      return "SHORT_BINSTRING";
-    case 'X':
-      return "BINUNICODE";
-    case 'a':
-      return "APPEND";
-    case 'b':
-      return "BUILD";
-    case 'c':
-      return "GLOBAL";
-    case 'd':
-      return "DICT";
-    case '}':
-      return "EMPTY_DICT";
-    case 'e':
-      return "APPENDS";
-    case 'h':
-      return "BINGET";
-    case 'j':
-      return "LONG_BINGET";
-    case 'l':
-      return "LIST";
-    case ']':
-      return "EMPTY_LIST";
-    case 'q':
-      return "BINPUT";
-    case 'r':
-      return "LONG_BINPUT";
-    case 's':
-      return "SETITEM";
-    case 't':
-      return "TUPLE";
-    case ')':
-      return "EMPTY_TUPLE";
-    case 'u':
-      return "SETITEMS";
-    case 'G':
-      return "BINFLOAT";
-    case 'B':
-      return "BINBYTES";
-    case 'C':
-      return "SHORT_BINBYTES";
-    case 0x80:
-      return "PROTO";
-    case 0x81:
-      return "NEWOBJ";
-    case 0x85:
-      return "TUPLE1";
-    case 0x86:
-      return "TUPLE2";
-    case 0x87:
-      return "TUPLE3";
-    case 0x88:
-      return "NEWTRUE";
-    case 0x89:
-      return "NEWFALSE";
-    case 0x8a:
-      return "LONG1";
-    case 0x8b:
-      return "LONG4";
-    case 0x8c:
-      return "SHORT_BINUNICODE";
-    case 0x8d:
-      return "BINUNICODE8";
-    case 0x8e:
-      return "BINBYTES8";
-    case 0x93:
-      return "STACK_GLOBAL";
-    case 0x94:
-      return "MEMOIZE";
-    case 0x95:
-      return "FRAME";
-  }
-  return nullptr;  // not supported
-}
-
-// UTF-8 as Python's "surrogatepass" decoder accepts it: no overlong forms, nothing
-// above U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    uint32_t cp = n == 1 ? c : c & (0x7f >> n);
-    for (size_t k = 1; k < n; ++k) {
-      const auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff) return false;
-    i += n;
-  }
-  return true;
-}
-
-// A fingerprint equal for equal hashable keys, to refuse duplicate dict keys;
-// empty for unhashable ones.
-std::string key_fingerprint(const Value& v) {
-  const auto& n = ValueAccess::node(v);
-  switch (n.kind) {
-    case Kind::kNone:
-      return "N";
-    case Kind::kBool:
-      return n.b ? "T" : "F";
-    case Kind::kInt:
-      return "i" + std::to_string(n.i);
-    case Kind::kFloat:
-      return "f" + std::string(reinterpret_cast<const char*>(&n.f), sizeof n.f);
-    case Kind::kString:
-      return "s" + std::to_string(n.s.size()) + ":" + n.s;
-    case Kind::kBytes:
-      return "b" + std::to_string(n.s.size()) + ":" + n.s;
-    case Kind::kGlobal:
-      return "g" + n.s;
-    case Kind::kTuple: {
-      std::string out = "(";
-      for (const auto& item : n.items) {
-        const std::string f = key_fingerprint(item);
-        if (f.empty()) return "";
-        out += std::to_string(f.size()) + ":" + f;
-      }
-      return out + ")";
-    }
-    default:
-      return "";
-  }
+  const size_t i = kOpcodes.find(static_cast<char>(op));
+  return i == std::string_view::npos ? nullptr : kOpcodeNames[i];
 }
 
 class Reader {
@@ -184,12 +53,14 @@ class Reader {
     while (true) {
       op_pos_ = pos_;
       op_ = static_cast<uint8_t>(take(1, "an opcode")[0]);
-      if (step()) break;
+      if (op_ == '.') break;  // STOP
+      step();
     }
+    if (!marks_.empty() || stack_.size() != 1) fail("stack is not exactly one value at STOP");
     if (pos_ != data_.size()) {
       fail(std::to_string(data_.size() - pos_) + " trailing bytes after STOP (corrupt file?)");
     }
-    return result_;
+    return stack_.back();
   }
 
  private:
@@ -362,188 +233,145 @@ class Reader {
     push(std::move(v));
   }
 
+  void memo_put(uint64_t index) { memo_[index] = top(); }
+
   void memo_get(uint64_t index) {
     const auto it = memo_.find(index);
     if (it == memo_.end()) fail("memo entry " + std::to_string(index) + " was never stored");
     push(it->second);
   }
 
-  // Executes the opcode in op_; true at STOP.
-  bool step() {
+  // Executes the opcode in op_ (all but STOP).
+  void step() {
+    // str/bytes opcodes: (opcode, kind, bytes of the little-endian length).
+    static constexpr std::tuple<uint8_t, Kind, int> kText[] = {
+        {'X', Kind::kString, 4}, {0x8c, Kind::kString, 1}, {0x8d, Kind::kString, 8},
+        {'U', Kind::kBytes, 1},  {'C', Kind::kBytes, 1},   {'B', Kind::kBytes, 4},
+        {0x8e, Kind::kBytes, 8}};
+    for (const auto& [code, kind, length_bytes] : kText) {
+      if (code == op_) {
+        return push_text(kind, little_endian(length_bytes));
+      }
+    }
     switch (op_) {
       case 0x80: {  // PROTO
         const uint64_t version = little_endian(1);
         if (op_pos_ != 0 || version < 2 || version > 5) {
           fail("protocol " + std::to_string(version) + " at this position; expected 2-5 at byte 0");
         }
-        return false;
+        return;
       }
       case 0x95:  // FRAME: a length hint for buffering; only check it is within the data
         if (little_endian(8) > data_.size() - pos_) fail("truncated: FRAME longer than the rest");
-        return false;
-      case '.':
-        if (!marks_.empty() || stack_.size() != 1) fail("stack is not exactly one value at STOP");
-        result_ = stack_.back();
-        return true;
+        return;
       case '(':
-        marks_.push_back(stack_.size());
-        return false;
+        return marks_.push_back(stack_.size());
       case '0':
         pop();
-        return false;
+        return;
       case '1':
         pop_mark();
-        return false;
+        return;
       case '2':
-        push(top());
-        return false;
+        return push(top());
       case 'N':
-        push(make(Kind::kNone));
-        return false;
+        return push(make(Kind::kNone));
       case 0x88:
       case 0x89: {
         Value v = make(Kind::kBool);
         ValueAccess::node(v).b = op_ == 0x88;
-        push(std::move(v));
-        return false;
+        return push(std::move(v));
       }
       case 'J':
-        push_int(static_cast<int32_t>(little_endian(4)));
-        return false;
+        return push_int(static_cast<int32_t>(little_endian(4)));
       case 'K':
-        push_int(static_cast<int64_t>(little_endian(1)));
-        return false;
+        return push_int(static_cast<int64_t>(little_endian(1)));
       case 'M':
-        push_int(static_cast<int64_t>(little_endian(2)));
-        return false;
+        return push_int(static_cast<int64_t>(little_endian(2)));
       case 0x8a:
-        push_long(little_endian(1));
-        return false;
+        return push_long(little_endian(1));
       case 0x8b:
-        push_long(little_endian(4));
-        return false;
+        return push_long(little_endian(4));
       case 'G': {
         const std::string_view b = take(8, "a float");
         uint64_t bits = 0;
         for (char c : b) bits = (bits << 8) | static_cast<uint8_t>(c);  // big-endian
         Value v = make(Kind::kFloat);
         std::memcpy(&ValueAccess::node(v).f, &bits, sizeof bits);
-        push(std::move(v));
-        return false;
+        return push(std::move(v));
       }
-      case 'X':
-        push_text(Kind::kString, little_endian(4));
-        return false;
-      case 0x8c:
-        push_text(Kind::kString, little_endian(1));
-        return false;
-      case 0x8d:
-        push_text(Kind::kString, little_endian(8));
-        return false;
       case 'T': {
         const auto length = static_cast<int32_t>(little_endian(4));
         if (length < 0) fail("negative length " + std::to_string(length));
-        push_text(Kind::kBytes, static_cast<uint64_t>(length));
-        return false;
+        return push_text(Kind::kBytes, static_cast<uint64_t>(length));
       }
-      case 'U':
-      case 'C':
-        push_text(Kind::kBytes, little_endian(1));
-        return false;
-      case 'B':
-        push_text(Kind::kBytes, little_endian(4));
-        return false;
-      case 0x8e:
-        push_text(Kind::kBytes, little_endian(8));
-        return false;
       case ')':
-        push(container(Kind::kTuple, {}));
-        return false;
+        return push(container(Kind::kTuple, {}));
       case 't':
-        push(container(Kind::kTuple, pop_mark()));
-        return false;
+        return push(container(Kind::kTuple, pop_mark()));
       case 0x85:
       case 0x86:
       case 0x87: {
         Value::Items items(op_ - 0x84);
         for (auto it = items.rbegin(); it != items.rend(); ++it) *it = pop();
-        push(container(Kind::kTuple, std::move(items)));
-        return false;
+        return push(container(Kind::kTuple, std::move(items)));
       }
       case ']':
-        push(container(Kind::kList, {}));
-        return false;
+        return push(container(Kind::kList, {}));
       case 'l':
-        push(container(Kind::kList, pop_mark()));
-        return false;
+        return push(container(Kind::kList, pop_mark()));
       case 'a':
-        append({pop()});
-        return false;
+        return append({pop()});
       case 'e':
-        append(pop_mark());
-        return false;
+        return append(pop_mark());
       case '}':
-        push(make(Kind::kDict));
-        return false;
+        return push(make(Kind::kDict));
       case 'd': {
         Value::Items flat = pop_mark();
         push(make(Kind::kDict));
-        set_items(std::move(flat));
-        return false;
+        return set_items(std::move(flat));
       }
       case 's': {
         Value v = pop();
         Value k = pop();
-        set_items({std::move(k), std::move(v)});
-        return false;
+        return set_items({std::move(k), std::move(v)});
       }
       case 'u':
-        set_items(pop_mark());
-        return false;
+        return set_items(pop_mark());
       case 'c': {
         const std::string module = global_line();
-        push_global(module, global_line());
-        return false;
+        return push_global(module, global_line());
       }
       case 0x93: {
         const Value name = pop();
         const Value module = pop();
         if (!module.is(Kind::kString) || !name.is(Kind::kString)) fail("module/name are not str");
-        push_global(module.as_string(), name.as_string());
-        return false;
+        return push_global(module.as_string(), name.as_string());
       }
       case 'R':
-        reduce(/*newobj=*/false);
-        return false;
+        return reduce(/*newobj=*/false);
       case 0x81:
-        reduce(/*newobj=*/true);
-        return false;
+        return reduce(/*newobj=*/true);
       case 'b': {
         Value state = pop();
         auto& t = target(/*list=*/false, /*dict=*/false, /*object=*/true);
         if (t.object->state) fail("a second BUILD on the same object");
         adopt(t, state);
         t.object->state = std::move(state);
-        return false;
+        return;
       }
       case 'Q':
-        push(container(Kind::kPersistentId, {pop()}));
-        return false;
+        return push(container(Kind::kPersistentId, {pop()}));
       case 'q':
-        memo_[little_endian(1)] = top();
-        return false;
+        return memo_put(little_endian(1));
       case 'r':
-        memo_[little_endian(4)] = top();
-        return false;
+        return memo_put(little_endian(4));
       case 0x94:
-        memo_[memo_.size()] = top();
-        return false;
+        return memo_put(memo_.size());
       case 'h':
-        memo_get(little_endian(1));
-        return false;
+        return memo_get(little_endian(1));
       case 'j':
-        memo_get(little_endian(4));
-        return false;
+        return memo_get(little_endian(4));
     }
     static const char* kHex = "0123456789abcdef";
     fail(std::string("unsupported opcode 0x") + kHex[op_ >> 4] + kHex[op_ & 15] +
@@ -561,23 +389,14 @@ class Reader {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Value> memo_;
   // Keys of each dict being filled; holding the Value keeps its address unique.
-  std::unordered_map<const ValueAccess::Node*, std::pair<Value, std::unordered_set<std::string>>> keys_;
-  Value result_;
+  std::unordered_map<const ValueAccess::Node*, std::pair<Value, std::unordered_set<std::string>>>
+      keys_;
 };
 
 }  // namespace
 
 Value read(std::string_view bytes, const AllowedGlobals& allowed, std::string_view source) {
   return Reader(bytes, allowed, source).run();
-}
-
-Value read_file(const std::string& path, const AllowedGlobals& allowed) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw std::runtime_error(path + ": read error (" + std::strerror(errno) + ")");
-  return read(buffer.str(), allowed, path);
 }
 
 }  // namespace googlenet::pickle

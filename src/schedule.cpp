@@ -33,8 +33,10 @@ AnnealStrategy parse_anneal_strategy(const std::string& name) {
 }
 
 OneCycleSchedule::OneCycleSchedule(const OneCycleOptions& o) : options_(o) {
-  require(o.total_steps > 0, "total_steps must be a positive integer (epochs x steps per "
-                             "epoch), got " + std::to_string(o.total_steps));
+  require(o.total_steps > 0,
+          "total_steps must be a positive integer (epochs x steps per "
+          "epoch), got " +
+              std::to_string(o.total_steps));
   require(o.pct_start >= 0 && o.pct_start <= 1,
           "pct_start must be between 0 and 1, got " + str(o.pct_start));
   require(std::isfinite(o.max_lr) && o.max_lr > 0,
@@ -76,8 +78,7 @@ OneCycleSchedule::Point OneCycleSchedule::locate(int64_t step) const {
   // PyTorch raises only past total_steps: one step() after the last batch is fine.
   if (step < 0 || step > options_.total_steps) {
     throw std::out_of_range("one-cycle schedule: step " + std::to_string(step) +
-                            " is outside [0, total_steps=" +
-                            std::to_string(options_.total_steps) +
+                            " is outside [0, total_steps=" + std::to_string(options_.total_steps) +
                             "] (PyTorch: \"Tried to step " + std::to_string(step + 1) +
                             " times\"); train for at most total_steps batches or raise "
                             "the schedule's epochs");
@@ -88,10 +89,11 @@ OneCycleSchedule::Point OneCycleSchedule::locate(int64_t step) const {
     const Phase& phase = phases_[i];
     if (s <= phase.end_step || i + 1 == phases_.size()) {
       if (phase.end_step == start_step) {
-        throw std::domain_error("phase " + std::to_string(i + 1) + " of the one-cycle schedule "
-                                "is empty at step " + std::to_string(step) + " (pct_start=" +
-                                str(options_.pct_start) + ", total_steps=" +
-                                std::to_string(options_.total_steps) +
+        throw std::domain_error("phase " + std::to_string(i + 1) +
+                                " of the one-cycle schedule "
+                                "is empty at step " +
+                                std::to_string(step) + " (pct_start=" + str(options_.pct_start) +
+                                ", total_steps=" + std::to_string(options_.total_steps) +
                                 "), where PyTorch divides by zero; change pct_start");
       }
       return {&phase, (s - start_step) / (phase.end_step - start_step)};

@@ -1,7 +1,5 @@
 // One-cycle schedule against PyTorch's OneCycleLR, every step of every config in
 // tests/fixtures/schedule (made by scripts/fixtures_schedule.py).
-#include "googlenet/schedule.h"
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -9,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "googlenet/schedule.h"
 #include "test_util.h"
 
 namespace {
@@ -21,7 +20,8 @@ constexpr double kRelTol = 1e-12;
 
 json load_index() {
   std::ifstream in(googlenet::testing::fixture("schedule/configs.json"));
-  if (!in) throw std::runtime_error("missing schedule/configs.json: run scripts/fixtures_schedule.py");
+  if (!in)
+    throw std::runtime_error("missing schedule/configs.json: run scripts/fixtures_schedule.py");
   return json::parse(in);
 }
 
@@ -51,7 +51,8 @@ std::vector<double> load_values(const std::string& name, int64_t steps) {
 }
 
 ::testing::AssertionResult close(double expected, double actual) {
-  if (std::abs(expected - actual) <= kRelTol * std::abs(expected)) return ::testing::AssertionSuccess();
+  if (std::abs(expected - actual) <= kRelTol * std::abs(expected))
+    return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "expected " << expected << " got " << actual;
 }
 
@@ -85,9 +86,8 @@ TEST_P(ScheduleFixture, MatchesOneCycleLREveryStep) {
 INSTANTIATE_TEST_SUITE_P(PyTorch, ScheduleFixture,
                          ::testing::Values("reference_150x391", "reference_60x391",
                                            "reference_3x391", "three_phase_cos",
-                                           "three_phase_linear", "linear_no_momentum",
-                                           "one_step", "two_steps", "pct_start_one",
-                                           "empty_first_phase"),
+                                           "three_phase_linear", "linear_no_momentum", "one_step",
+                                           "two_steps", "pct_start_one", "empty_first_phase"),
                          [](const auto& info) { return info.param; });
 
 OneCycleOptions reference(int64_t total_steps) {
@@ -133,16 +133,18 @@ TEST(Schedule, RejectsBadOptionsWithClearMessages) {
   };
   EXPECT_NE(with([](auto& o) { o.total_steps = 0; }).find("total_steps must be a positive integer"),
             std::string::npos);
-  EXPECT_NE(with([](auto& o) { o.pct_start = 1.5; }).find("pct_start must be between 0 and 1, got 1.5"),
-            std::string::npos);
+  EXPECT_NE(
+      with([](auto& o) { o.pct_start = 1.5; }).find("pct_start must be between 0 and 1, got 1.5"),
+      std::string::npos);
   EXPECT_NE(with([](auto& o) { o.max_lr = -1; }).find("max_lr must be a positive number"),
             std::string::npos);
   EXPECT_NE(with([](auto& o) { o.div_factor = 0; }).find("div_factor must be a positive number"),
             std::string::npos);
   EXPECT_NE(with([](auto& o) { o.max_momentum = 1.2; }).find("max_momentum must be in [0, 1]"),
             std::string::npos);
-  EXPECT_NE(with([](auto& o) { o.pct_start = 0.01; }).find("phase 1 of the one-cycle schedule is empty"),
-            std::string::npos);
+  EXPECT_NE(
+      with([](auto& o) { o.pct_start = 0.01; }).find("phase 1 of the one-cycle schedule is empty"),
+      std::string::npos);
   EXPECT_EQ(message_of([] { googlenet::parse_anneal_strategy("cosine"); }),
             "anneal strategy 'cosine': expected one of cos, linear");
 }
@@ -158,9 +160,9 @@ TEST(Schedule, MomentumWithoutCyclingIsAnError) {
 TEST(Schedule, ApplySetsEveryParamGroup) {
   auto a = torch::zeros({2}, torch::requires_grad());
   auto b = torch::zeros({3}, torch::requires_grad());
-  torch::optim::SGD sgd({torch::optim::OptimizerParamGroup({a}),
-                         torch::optim::OptimizerParamGroup({b})},
-                        torch::optim::SGDOptions(0.1).weight_decay(5e-4));
+  torch::optim::SGD sgd(
+      {torch::optim::OptimizerParamGroup({a}), torch::optim::OptimizerParamGroup({b})},
+      torch::optim::SGDOptions(0.1).weight_decay(5e-4));
   const OneCycleSchedule schedule(reference(100));
   googlenet::apply_schedule(schedule, 40, sgd);
   for (auto& group : sgd.param_groups()) {

@@ -25,7 +25,8 @@ c10::Dict<c10::IValue, c10::IValue> load_fixture() {
 
 std::map<std::string, double> to_doubles(const c10::IValue& value) {
   std::map<std::string, double> out;
-  for (const auto& item : value.toGenericDict()) out[item.key().toStringRef()] = item.value().toDouble();
+  for (const auto& item : value.toGenericDict())
+    out[item.key().toStringRef()] = item.value().toDouble();
   return out;
 }
 
@@ -78,7 +79,8 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
   for (const auto& item : model->named_parameters()) start[item.key()] = item.value().clone();
 
   // The reference's optimizer: no momentum argument; the schedule supplies it.
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.1).weight_decay(5e-4));
+  torch::optim::SGD optimizer(model->parameters(),
+                              torch::optim::SGDOptions(0.1).weight_decay(5e-4));
   googlenet::OneCycleOptions options;
   options.max_lr = 0.1;
   options.total_steps = fixture.at("total_steps").toInt();
@@ -89,7 +91,8 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
   const auto momenta = fixture.at("momenta").toTensor();
   for (int64_t step = 0; step < 2; ++step) {
     googlenet::apply_schedule(schedule, step, optimizer);
-    const auto& group = static_cast<torch::optim::SGDOptions&>(optimizer.param_groups()[0].options());
+    const auto& group =
+        static_cast<torch::optim::SGDOptions&>(optimizer.param_groups()[0].options());
     EXPECT_NEAR(group.lr(), lrs[step].item<double>(), 1e-15);
     EXPECT_NEAR(group.momentum(), momenta[step].item<double>(), 1e-15);
 
@@ -97,7 +100,8 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
     const auto logits = model->forward(images);
     if (step == 0) {
       const auto expected = fixture.at("logits0").toTensor();
-      EXPECT_TRUE(torch::allclose(logits, expected, /*rtol=*/1e-4, /*atol=*/1e-5 * max_abs(expected)))
+      EXPECT_TRUE(
+          torch::allclose(logits, expected, /*rtol=*/1e-4, /*atol=*/1e-5 * max_abs(expected)))
           << "max diff " << max_abs(logits - expected);
     }
     const auto loss = torch::nn::functional::cross_entropy(logits, labels);

@@ -24,8 +24,8 @@ struct OneCycleOptions {
   bool cycle_momentum = true;
   double base_momentum = 0.85;
   double max_momentum = 0.95;
-  double div_factor = 25.0;        // initial_lr = max_lr / div_factor
-  double final_div_factor = 1e4;   // min_lr = initial_lr / final_div_factor
+  double div_factor = 25.0;       // initial_lr = max_lr / div_factor
+  double final_div_factor = 1e4;  // min_lr = initial_lr / final_div_factor
   bool three_phase = false;
 };
 

@@ -1,6 +1,7 @@
 // Progress bar with a fake clock: rates, ETA, running loss, plain vs in-place output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "googlenet/progress.h"

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "googlenet/model.h"
 #include "googlenet/schedule.h"

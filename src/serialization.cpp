@@ -277,31 +277,37 @@ class Saver {
   std::vector<torch::Tensor> storages;  // contiguous CPU tensors; record data/<index>
 
   Value convert(const SavedValue& v) {
-    if (v.is_none()) return Value();
-    if (v.is_tensor()) return tensor(v.as_tensor());
-    if (v.is_dict()) {
-      Value::DictItems items;
-      for (const auto& [k, item] : v.as_dict()) {
-        const Value key = convert(k);
-        if (!key.is(Kind::kString) && !key.is(Kind::kInt)) {
-          throw std::invalid_argument("torch_save: dict key of type " + k.type_name() +
-                                      ", expected str or int");
-        }
-        items.emplace_back(key, convert(item));
+    using Type = SavedValue::Type;
+    switch (v.type()) {
+      case Type::kNone:
+        return Value();
+      case Type::kBool:
+        return Value::boolean(v.as_bool());
+      case Type::kInt:
+        return Value::integer(v.as_int());
+      case Type::kFloat:
+        return Value::real(v.as_float());
+      case Type::kString:
+        return Value::string(v.as_string());
+      case Type::kTensor:
+        return tensor(v.as_tensor());
+      case Type::kList: {
+        Value::Items items;
+        for (const auto& item : v.as_list()) items.push_back(convert(item));
+        return v.is_tuple() ? Value::tuple(std::move(items)) : Value::list(std::move(items));
       }
-      if (!v.is_ordered()) return Value::dict(std::move(items));
-      return ordered_dict(std::move(items));
+      case Type::kDict:
+        break;
     }
-    const std::string type = v.type_name();
-    if (type == "list" || type == "tuple") {
-      Value::Items items;
-      for (const auto& item : v.as_list()) items.push_back(convert(item));
-      return v.is_tuple() ? Value::tuple(std::move(items)) : Value::list(std::move(items));
+    Value::DictItems items;
+    for (const auto& [k, item] : v.as_dict()) {
+      if (k.type() != Type::kString && k.type() != Type::kInt) {
+        throw std::invalid_argument("torch_save: dict key of type " + k.type_name() +
+                                    ", expected str or int");
+      }
+      items.emplace_back(convert(k), convert(item));
     }
-    if (type == "bool") return Value::boolean(v.as_bool());
-    if (type == "int") return Value::integer(v.as_int());
-    if (type == "float") return Value::real(v.as_float());
-    return Value::string(v.as_string());
+    return v.is_ordered() ? ordered_dict(std::move(items)) : Value::dict(std::move(items));
   }
 
  private:

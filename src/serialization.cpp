@@ -130,18 +130,15 @@ class Loader {
     }
     // (storage, offset, size, stride, requires_grad, backward_hooks[, metadata])
     if (o.callable != kRebuildTensor || a.size() < 6 || a.size() > 7 ||
-        !a[0].is(Kind::kPersistentId) || !a[2].is(Kind::kTuple) || !a[3].is(Kind::kTuple) ||
-        !a[4].is(Kind::kBool) ||
+        !a[0].is(Kind::kPersistentId) || !a[1].is(Kind::kInt) || !a[4].is(Kind::kBool) ||
         (a.size() == 7 && !a[6].is(Kind::kNone) &&
          !(a[6].is(Kind::kDict) && a[6].dict().empty()))) {
-      fail("malformed " + o.callable + " call");
+      fail("malformed " + o.callable + " call " + Value::tuple(a).repr());
     }
     no_hooks(a[5]);
-    const torch::Tensor storage = load_storage(a[0].persistent_id());
+    const std::vector<int64_t> size = ints(a[2]), stride = ints(a[3]);
     const int64_t offset = a[1].as_int();
-    std::vector<int64_t> size, stride;
-    for (const auto& s : a[2].items()) size.push_back(s.as_int());
-    for (const auto& s : a[3].items()) stride.push_back(s.as_int());
+    const torch::Tensor storage = load_storage(a[0].persistent_id());
     // The view must lie inside the storage: its last element is at offset +
     // sum((size - 1) * stride). 128-bit sums so hostile numbers cannot overflow;
     // the element count is bounded too, as stride 0 (expand) may exceed the storage.
@@ -164,6 +161,17 @@ class Loader {
     return storage.as_strided(size, stride, offset);
   }
 
+  // A tuple of ints (a tensor's size or stride).
+  std::vector<int64_t> ints(const Value& tuple) {
+    std::vector<int64_t> out;
+    if (!tuple.is(Kind::kTuple)) fail("tensor size/stride " + tuple.repr() + " is not a tuple");
+    for (const auto& item : tuple.items()) {
+      if (!item.is(Kind::kInt)) fail("tensor size/stride " + tuple.repr() + " holds a non-int");
+      out.push_back(item.as_int());
+    }
+    return out;
+  }
+
   void no_hooks(const Value& hooks) {
     if (!hooks.is(Kind::kObject) || hooks.object().callable != kOrderedDict ||
         !hooks.object().dict_items.empty()) {
@@ -178,8 +186,7 @@ class Loader {
         !pid.items()[2].is(Kind::kString) || !pid.items()[3].is(Kind::kString) ||
         !pid.items()[4].is(Kind::kInt)) {
       fail("unexpected persistent id " + pid.repr() +
-           ", expected ('storage', type, key, "
-           "location, numel)");
+           ", expected ('storage', type, key, location, numel)");
     }
     const auto& type = pid.items()[1].global_name();
     const auto& key = pid.items()[2].as_string();
@@ -226,10 +233,13 @@ std::string first_line(const char* text) {
 SavedValue torch_load(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
-    throw std::runtime_error(path + ": no such file (check the path)");
+    throw std::runtime_error(
+        path + (fs::exists(path, ec) ? ": not a regular file" : ": no such file (check the path)"));
   }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
   char magic[4] = {};
-  std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
+  in.read(magic, sizeof magic);
   if (magic[0] == '\x80') {
     throw std::runtime_error(path +
                              ": legacy (pre-1.6, non-zip) torch.save format, not "
@@ -277,31 +287,37 @@ class Saver {
   std::vector<torch::Tensor> storages;  // contiguous CPU tensors; record data/<index>
 
   Value convert(const SavedValue& v) {
-    if (v.is_none()) return Value();
-    if (v.is_tensor()) return tensor(v.as_tensor());
-    if (v.is_dict()) {
-      Value::DictItems items;
-      for (const auto& [k, item] : v.as_dict()) {
-        const Value key = convert(k);
-        if (!key.is(Kind::kString) && !key.is(Kind::kInt)) {
-          throw std::invalid_argument("torch_save: dict key of type " + k.type_name() +
-                                      ", expected str or int");
-        }
-        items.emplace_back(key, convert(item));
+    using Type = SavedValue::Type;
+    switch (v.type()) {
+      case Type::kNone:
+        return Value();
+      case Type::kBool:
+        return Value::boolean(v.as_bool());
+      case Type::kInt:
+        return Value::integer(v.as_int());
+      case Type::kFloat:
+        return Value::real(v.as_float());
+      case Type::kString:
+        return Value::string(v.as_string());
+      case Type::kTensor:
+        return tensor(v.as_tensor());
+      case Type::kList: {
+        Value::Items items;
+        for (const auto& item : v.as_list()) items.push_back(convert(item));
+        return v.is_tuple() ? Value::tuple(std::move(items)) : Value::list(std::move(items));
       }
-      if (!v.is_ordered()) return Value::dict(std::move(items));
-      return ordered_dict(std::move(items));
+      case Type::kDict:
+        break;
     }
-    const std::string type = v.type_name();
-    if (type == "list" || type == "tuple") {
-      Value::Items items;
-      for (const auto& item : v.as_list()) items.push_back(convert(item));
-      return v.is_tuple() ? Value::tuple(std::move(items)) : Value::list(std::move(items));
+    Value::DictItems items;
+    for (const auto& [k, item] : v.as_dict()) {
+      if (k.type() != Type::kString && k.type() != Type::kInt) {
+        throw std::invalid_argument("torch_save: dict key of type " + k.type_name() +
+                                    ", expected str or int");
+      }
+      items.emplace_back(convert(k), convert(item));
     }
-    if (type == "bool") return Value::boolean(v.as_bool());
-    if (type == "int") return Value::integer(v.as_int());
-    if (type == "float") return Value::real(v.as_float());
-    return Value::string(v.as_string());
+    return v.is_ordered() ? ordered_dict(std::move(items)) : Value::dict(std::move(items));
   }
 
  private:

@@ -1,5 +1,6 @@
 // torch.save files: reading what PyTorch wrote (views, dtypes, containers),
 // write -> read identity, atomic writes on a full disk, refusal of bad files.
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "googlenet/pickle.h"
 #include "googlenet/serialization.h"
 #include "test_util.h"
 
@@ -167,6 +169,60 @@ TEST(Serialization, RefusesBadFiles) {
   EXPECT_TRUE(Contains(evil,
                        "malicious.pt: data.pkl: pickle byte 2 (GLOBAL): global "
                        "'posix.system' is not allowed (allowed: collections.OrderedDict"));
+}
+
+// A torch.save-like archive with a hand-made data.pkl and records.
+void write_archive(const fs::path& path, const pickle::Value& data,
+                   const std::vector<std::pair<std::string, std::string>>& records) {
+  caffe2::serialize::PyTorchStreamWriter zip(path.string());
+  const std::string bytes = pickle::write(data);
+  zip.writeRecord("data.pkl", bytes.data(), bytes.size());
+  for (const auto& [name, record] : records) zip.writeRecord(name, record.data(), record.size());
+  zip.writeEndOfFile();
+}
+
+// _rebuild_tensor_v2(('storage', torch.FloatStorage, '0', 'cpu', numel), offset,
+// size, stride, False, OrderedDict()).
+pickle::Value tensor_call(int64_t numel, int64_t offset, std::vector<int64_t> size,
+                          std::vector<int64_t> stride) {
+  using pickle::Value;
+  auto ints = [](const std::vector<int64_t>& v) {
+    Value::Items items;
+    for (int64_t i : v) items.push_back(Value::integer(i));
+    return Value::tuple(items);
+  };
+  const Value pid = Value::tuple({Value::string("storage"), Value::global("torch.FloatStorage"),
+                                  Value::string("0"), Value::string("cpu"), Value::integer(numel)});
+  pickle::Object hooks, call;
+  hooks.callable = "collections.OrderedDict";
+  call.callable = "torch._utils._rebuild_tensor_v2";
+  call.args = {Value::persistent_id(pid), Value::integer(offset), ints(size), ints(stride),
+               Value::boolean(false),     Value::object(hooks)};
+  return Value::object(call);
+}
+
+TEST(Serialization, RefusesInconsistentArchives) {
+  TempDir dir;
+  const std::string floats(4 * sizeof(float), '\0');
+  write_archive(dir / "ok.pt", tensor_call(4, 1, {3}, {1}), {{"data/0", floats}});
+  EXPECT_EQ(torch_load(dir / "ok.pt").as_tensor().sizes(), (std::vector<int64_t>{3}));
+  write_archive(dir / "past.pt", tensor_call(4, 1, {2, 2}, {2, 1}), {{"data/0", floats}});
+  EXPECT_TRUE(Contains(load_error(dir / "past.pt"),
+                       "past.pt: tensor view (offset 1, size [2, 2], stride [2, 1]) does not fit "
+                       "its storage of 4 elements"));
+  write_archive(dir / "short.pt", tensor_call(5, 0, {5}, {1}), {{"data/0", floats}});
+  EXPECT_TRUE(Contains(load_error(dir / "short.pt"),
+                       "short.pt: record data/0 has 16 bytes, expected 5 x 4 for a "
+                       "torch.FloatStorage"));
+  write_archive(dir / "lost.pt", tensor_call(4, 0, {4}, {1}), {});
+  EXPECT_TRUE(Contains(load_error(dir / "lost.pt"), "lost.pt: record data/0 is missing"));
+  write_archive(dir / "neg.pt", tensor_call(4, 0, {-1}, {1}), {{"data/0", floats}});
+  EXPECT_TRUE(Contains(load_error(dir / "neg.pt"), "does not fit its storage"));
+
+  caffe2::serialize::PyTorchStreamWriter script((dir / "script.pt").string());
+  script.writeRecord("constants.pkl", "\x80\x02).", 4);
+  script.writeEndOfFile();
+  EXPECT_TRUE(Contains(load_error(dir / "script.pt"), "a TorchScript archive (torch.jit.save)"));
 }
 
 // Random corruption of a small valid file must load or throw cleanly.

@@ -21,6 +21,7 @@ class SavedValue {
  public:
   using List = std::vector<SavedValue>;
   using Dict = std::vector<std::pair<SavedValue, SavedValue>>;
+  enum class Type { kNone, kBool, kInt, kFloat, kString, kTensor, kList, kDict };
 
   SavedValue() = default;  // None
   SavedValue(bool b) : data_(b) {}
@@ -36,13 +37,14 @@ class SavedValue {
   SavedValue(Dict items, bool ordered = false) : data_(std::move(items)), ordered_(ordered) {}
   SavedValue(const StateDict& state);  // an OrderedDict of name -> tensor
 
+  Type type() const { return static_cast<Type>(data_.index()); }  // tuples are kList
   bool is_none() const { return data_.index() == 0; }
   bool is_tensor() const { return std::holds_alternative<torch::Tensor>(data_); }
   bool is_dict() const { return std::holds_alternative<Dict>(data_); }
   bool is_tuple() const { return tuple_; }
   bool is_ordered() const { return ordered_; }
 
-  // Typed access; each throws std::runtime_error "expected int, found str 'x'".
+  // Typed access; each throws std::runtime_error "expected int, found str".
   bool as_bool() const;
   int64_t as_int() const;
   double as_float() const;  // a float or an int, as Python would accept

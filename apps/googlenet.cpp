@@ -1,29 +1,168 @@
 // The `googlenet` command line: argument parsing and dispatch only.
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <iostream>
 
-#include "googlenet/model.h"
+#include "googlenet/checkpoint.h"
+#include "googlenet/download.h"
+#include "googlenet/evaluation.h"
 #include "googlenet/summary.h"
+#include "googlenet/train.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+// First Ctrl-C/SIGTERM: finish the step and save; a second one kills at once.
+void on_stop_signal(int signal) {
+  static const char kMessage[] =
+      "\nstopping after the current step (checkpoint follows); Ctrl-C again to abort\n";
+  g_stop.store(true);
+  [[maybe_unused]] auto written = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  std::signal(signal, SIG_DFL);
+}
+
+void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& recipe) {
+  cmd.add_option("--data", c.data, "CIFAR-10 folder or archive (any layout)")
+      ->capture_default_str();
+  cmd.add_option("--out", c.out, "Run folder (default: runs/<timestamp>)");
+  cmd.add_option("--recipe", recipe,
+                 "default: reference + Xavier init; reference: the tutorial exactly (stalls)")
+      ->check(CLI::IsMember({"default", "reference"}))
+      ->capture_default_str();
+  cmd.add_option("--epochs", c.epochs, "Epochs to train")->capture_default_str();
+  cmd.add_option("--schedule-epochs", c.schedule_epochs,
+                 "Epochs the one-cycle schedule spans (reference: 150); 0 = --epochs")
+      ->capture_default_str();
+  cmd.add_option("--batch-size", c.batch_size)->capture_default_str();
+  cmd.add_option("--test-batch-size", c.test_batch_size)->capture_default_str();
+  cmd.add_option("--lr", c.max_lr, "Peak learning rate of the one-cycle schedule")
+      ->capture_default_str();
+  cmd.add_option("--weight-decay", c.weight_decay)->capture_default_str();
+  cmd.add_option("--seed", c.seed, "Seed of initialisation, shuffling and augmentation")
+      ->capture_default_str();
+  cmd.add_option("--device", c.device, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  cmd.add_flag("--aux", c.aux_heads, "Auxiliary classifiers after 4a and 4d (loss weight 0.3)");
+  cmd.add_flag("--bn", c.batch_norm, "Batch norm after every conv (Inception-v2 style)");
+  cmd.add_option("--init", c.init_weights, "Start from a state_dict saved by torch.save")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--train-subset", c.train_subset, "Train on the first N images (0: all)")
+      ->capture_default_str();
+  cmd.add_option("--test-subset", c.test_subset, "Evaluate on the first N test images (0: all)")
+      ->capture_default_str();
+  cmd.add_option("--log-every", c.log_every, "Iterations between loss lines")
+      ->capture_default_str();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"GoogLeNet (Inception v1) on CIFAR-10, in C++ on LibTorch"};
   app.require_subcommand(1);
-  auto* summary = app.add_subcommand("summary", "Per-layer table of the model");
-  bool aux = false, bn = false;
+  app.option_defaults()->always_capture_default();
+  int threads = 0, loader_threads = 1;
+
+  // summary
+  auto* summary =
+      app.add_subcommand("summary", "Per-layer table: output shapes, parameters, FLOPs");
+  googlenet::ModelOptions summary_options;
   int64_t size = 32;
-  summary->add_flag("--aux", aux, "Include the auxiliary classifiers");
-  summary->add_flag("--bn", bn, "Batch norm after every conv");
-  summary->add_option("--size", size, "Input height and width")->capture_default_str();
+  summary->add_flag("--aux", summary_options.aux_heads, "Include the auxiliary classifiers");
+  summary->add_flag("--bn", summary_options.batch_norm, "Batch norm after every conv");
+  summary->add_option("--size", size, "Input height and width")->check(CLI::Range(8, 4096));
+
+  // train
+  auto* train = app.add_subcommand("train", "Train on CIFAR-10 (or --resume a run)");
+  googlenet::TrainConfig config;
+  std::string recipe = "default", resume_dir;
+  add_train_flags(*train, config, recipe);
+  auto* resume =
+      train->add_option("--resume", resume_dir, "Continue the run in this folder from its last.pt")
+          ->check(CLI::ExistingDirectory);
+  for (auto* option : train->get_options()) {
+    const auto& name = option->get_name();
+    if (option != resume && name != "--help" && name != "--threads" && name != "--loader-threads") {
+      resume->excludes(option);  // a resumed run keeps its saved config
+    }
+  }
+  train->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
+  train->add_option("--loader-threads", loader_threads, "Threads preparing batches")
+      ->check(CLI::PositiveNumber);
+
+  // test
+  auto* test = app.add_subcommand("test", "Evaluate a checkpoint or weights file on the test set");
+  googlenet::TestOptions test_options;
+  test->add_option("--checkpoint", test_options.weights, "Checkpoint (.pt) or state_dict")
+      ->required()
+      ->check(CLI::ExistingFile);
+  test->add_option("--data", test_options.data, "CIFAR-10 folder or archive");
+  test->add_option("--batch-size", test_options.batch_size)->check(CLI::PositiveNumber);
+  test->add_option("--device", test_options.device, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  test->add_option("--subset", test_options.subset, "Evaluate the first N images (0: all)");
+  test->add_option("--json", test_options.json_report, "Write a JSON report here");
+  test->add_option("--confusion-svg", test_options.confusion_svg,
+                   "Write the confusion matrix as an SVG picture here");
+  test->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
+
+  // export
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write a checkpoint's weights as a state_dict for PyTorch's torch.load");
+  std::string export_from, export_to;
+  bool keep_aux = false;
+  export_cmd->add_option("--checkpoint", export_from, "Checkpoint to read")
+      ->required()
+      ->check(CLI::ExistingFile);
+  export_cmd->add_option("--out", export_to, "state_dict file to write")->required();
+  export_cmd->add_flag("--keep-aux", keep_aux,
+                       "Keep the aux-head weights (the reference module has none)");
+
+  // download
+  auto* download = app.add_subcommand("download", "Fetch cifar-10-binary.tar.gz (needs internet)");
+  std::string download_dir = "data", download_url = googlenet::kCifar10BinaryUrl;
+  download->add_option("--dir", download_dir, "Folder to download into");
+  download->add_option("--url", download_url, "Where to fetch the archive");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (summary->parsed()) {
-      googlenet::ModelOptions options;
-      options.aux_heads = aux;
-      options.batch_norm = bn;
-      googlenet::GoogLeNet model(options);
+      googlenet::GoogLeNet model(summary_options);
       std::cout << googlenet::format_summary(googlenet::summarize(model, size, size));
+    } else if (train->parsed()) {
+      std::signal(SIGINT, on_stop_signal);
+      std::signal(SIGTERM, on_stop_signal);
+      googlenet::TrainResult result;
+      if (!resume_dir.empty()) {
+        result = googlenet::resume(resume_dir, g_stop, threads, loader_threads);
+      } else {
+        config.recipe = googlenet::recipe_from_string(recipe);
+        config.threads = threads;
+        config.loader_threads = loader_threads;
+        result = googlenet::train(config, g_stop);
+      }
+      std::cout << "done: final test accuracy " << 100 * result.final_accuracy << "%, best "
+                << 100 * result.best_accuracy << "%; run folder " << result.run_dir.string()
+                << "\n";
+    } else if (test->parsed()) {
+      if (threads > 0) torch::set_num_threads(threads);
+      std::cout << googlenet::run_test(test_options);
+    } else if (export_cmd->parsed()) {
+      googlenet::export_weights(export_from, export_to, keep_aux);
+      std::cout << "wrote " << export_to << "\n";
+    } else if (download->parsed()) {
+      std::cout << googlenet::download_cifar10(download_dir, download_url).string() << "\n";
     }
+  } catch (const googlenet::TrainingInterrupted& e) {
+    std::cerr << e.what() << "\n";
+    return 130;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev      # configs, reports
   libarchive-dev          # reading the .tar.gz archives in place
   libcurl4-openssl-dev    # `googlenet download`
-  libssl-dev              # MD5 of downloads
+  nettle-dev pkg-config   # MD5 of downloads
   libstb-dev              # image files for `googlenet predict`
   libgtest-dev libbenchmark-dev
 )

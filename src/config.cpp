@@ -43,8 +43,8 @@ Recipe recipe_from_string(const std::string& name) {
   throw std::invalid_argument("unknown recipe '" + name + "' (expected default or reference)");
 }
 
-NLOHMANN_JSON_SERIALIZE_ENUM(Recipe, {{Recipe::kDefault, "default"},
-                                     {Recipe::kReference, "reference"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(Recipe,
+                             {{Recipe::kDefault, "default"}, {Recipe::kReference, "reference"}})
 
 // Missing fields take their defaults, so configs of older versions still load.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, init_weights, recipe,

@@ -105,6 +105,13 @@ void ProgressBar::update(int64_t images, double loss) {
   }
 }
 
+void ProgressBar::clear() {
+  if (!options_.interactive || closed_ || last_width_ == 0) return;
+  out_ << '\r' << std::string(last_width_, ' ') << '\r' << std::flush;
+  last_width_ = 0;
+  last_draw_ = -1;
+}
+
 void ProgressBar::close() {
   if (closed_) return;
   closed_ = true;

@@ -43,8 +43,7 @@ std::vector<std::pair<std::string, torch::Tensor>> Sgd::momentum_buffers() const
   return buffers;
 }
 
-void Sgd::load_momentum_buffers(
-    const std::vector<std::pair<std::string, torch::Tensor>>& buffers) {
+void Sgd::load_momentum_buffers(const std::vector<std::pair<std::string, torch::Tensor>>& buffers) {
   std::unordered_map<std::string, Slot*> by_name;
   for (auto& slot : slots_) by_name[slot.name] = &slot;
   for (const auto& [name, buffer] : buffers) {

@@ -2,9 +2,8 @@
 // results go. Saved as config.json in the run folder and inside every checkpoint.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "googlenet/model.h"
@@ -21,15 +20,15 @@ struct TrainConfig {
   std::string out;            // run folder; empty: runs/<timestamp>
   std::string init_weights;   // --init: a state_dict saved by torch.save in Python
   Recipe recipe = Recipe::kDefault;
-  int64_t epochs = 60;           // the reference trains 60 epochs
-  int64_t schedule_epochs = 0;   // one-cycle span; 0: `epochs` (reference: 150)
+  int64_t epochs = 60;          // the reference trains 60 epochs
+  int64_t schedule_epochs = 0;  // one-cycle span; 0: `epochs` (reference: 150)
   int64_t batch_size = 128;
   int64_t test_batch_size = 100;
   double max_lr = 0.1;
   double weight_decay = 5e-4;
   uint64_t seed = 0;
-  int threads = 0;          // intra-op threads; 0: LibTorch's default (all cores)
-  int loader_threads = 1;   // threads preparing batches ahead of the step
+  int threads = 0;             // intra-op threads; 0: LibTorch's default (all cores)
+  int loader_threads = 1;      // threads preparing batches ahead of the step
   std::string device = "cpu";  // cpu | cuda | auto
   bool aux_heads = false;
   bool batch_norm = false;

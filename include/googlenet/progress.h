@@ -32,6 +32,9 @@ class ProgressBar {
 
   // One iteration done on `images` images with mean batch loss `loss`.
   void update(int64_t images, double loss);
+  // Erases an in-place bar so that a log line can be printed; the next update
+  // redraws it. Does nothing for plain lines.
+  void clear();
   // Draws the final state and ends the line; later calls do nothing.
   void close();
 

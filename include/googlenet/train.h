@@ -1,0 +1,43 @@
+// The training loop of the reference recipe (SGD + one-cycle schedule per batch,
+// cross-entropy, optional aux-head loss) with evaluation, metrics, plots,
+// checkpoints, exact resume and clean interruption.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "googlenet/config.h"
+#include "googlenet/model.h"
+
+namespace googlenet {
+
+// Ctrl-C / SIGTERM during training: a resumable checkpoint was written.
+class TrainingInterrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The loss became NaN or infinite: the run stopped before the bad update.
+class NonFiniteLoss : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TrainResult {
+  std::filesystem::path run_dir;
+  double final_accuracy = 0;
+  double best_accuracy = 0;
+};
+
+// Trains a new run described by `config` (config.out: the run folder), or, with a
+// non-empty `resume_dir`, continues the run saved there. Sets `stop` from a signal
+// handler to interrupt: the current step finishes, a checkpoint is written and
+// TrainingInterrupted is thrown.
+TrainResult train(const TrainConfig& config, const std::atomic<bool>& stop);
+TrainResult resume(const std::filesystem::path& run_dir, const std::atomic<bool>& stop, int threads,
+                   int loader_threads);
+
+}  // namespace googlenet

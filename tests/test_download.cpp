@@ -233,6 +233,13 @@ TEST_F(Download, StalePartIsDiscardedAfterAMismatch) {
   EXPECT_EQ(requests[1], "GET /" + kName + " range=");
 }
 
+TEST_F(Download, ProgressCallbackCanCancel) {
+  const auto cancel = [](int64_t, int64_t) { throw std::runtime_error("cancelled by the user"); };
+  EXPECT_EQ(error_of([&] { download_file(server_.url(kName), file_, md5_, cancel); }),
+            "cancelled by the user");
+  EXPECT_FALSE(fs::exists(file_));
+}
+
 TEST_F(Download, NotFoundIsAnHttpError) {
   const std::string url = server_.url("missing.tar.gz");
   const std::string message = error_of([&] { download_cifar10(tmp_.path(), url, md5_); });

@@ -193,7 +193,20 @@ Cifar10 load_cifar10(const fs::path& path, Split split) {
     throw std::runtime_error(path.string() + ": no such file or folder; " + kAcceptedLayouts +
                              " (pass --data DIR)");
   }
-  if (!fs::is_directory(path)) return load_archive(path, split);
+  if (!fs::is_directory(path)) {
+    const std::string name = path.filename().string();
+    for (Layout layout : {Layout::kBinary, Layout::kPython}) {
+      auto names = batch_names(layout, Split::kTrain);
+      names.push_back(batch_names(layout, Split::kTest).front());
+      names.push_back(meta_name(layout));
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        throw std::runtime_error(path.string() + ": one file of the " + layout_word(layout) +
+                                 " layout, expected the folder holding all of them (pass --data " +
+                                 path.parent_path().string() + ")");
+      }
+    }
+    return load_archive(path, split);
+  }
   for (Layout layout : {Layout::kBinary, Layout::kPython}) {
     if (is_layout_folder(path, layout)) return load_folder(path, layout, split);
   }

@@ -6,6 +6,7 @@
 #include <nettle/md5.h>
 
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -48,7 +49,8 @@ struct Transfer {
   std::string reason;        // e.g. "Not Found"
   int64_t range_start = -1;  // from Content-Range of a 206
   FILE* file = nullptr;
-  std::string failure;  // why a callback stopped the transfer
+  std::string failure;                // why a callback stopped the transfer
+  std::exception_ptr progress_error;  // thrown by the caller's callback, rethrown after curl
   const DownloadProgress* progress = nullptr;
 };
 
@@ -98,7 +100,12 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
   if (t->progress != nullptr && *t->progress && (t->status == 200 || t->status == 206)) {
-    (*t->progress)(t->offset + now, total > 0 ? t->offset + total : -1);
+    try {  // an exception must not unwind through libcurl's C frames
+      (*t->progress)(t->offset + now, total > 0 ? t->offset + total : -1);
+    } catch (...) {
+      t->progress_error = std::current_exception();
+      return 1;  // aborts the transfer
+    }
   }
   return 0;
 }
@@ -136,6 +143,7 @@ void transfer(const std::string& url, const fs::path& part, const DownloadProgre
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   const CURLcode result = curl_easy_perform(c);
   if (t.file != nullptr) std::fclose(t.file);
+  if (t.progress_error) std::rethrow_exception(t.progress_error);
   // 416: the part already holds the whole file (or is stale); the MD5 decides.
   if (t.status >= 400 && t.status != 416) {
     throw std::runtime_error(url + ": HTTP " + std::to_string(t.status) + " " + t.reason +

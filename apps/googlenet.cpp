@@ -81,15 +81,9 @@ int main(int argc, char** argv) {
   googlenet::TrainConfig config;
   std::string recipe = "default", resume_dir;
   add_train_flags(*train, config, recipe);
-  auto* resume =
-      train->add_option("--resume", resume_dir, "Continue the run in this folder from its last.pt")
-          ->check(CLI::ExistingDirectory);
-  for (auto* option : train->get_options()) {
-    const auto& name = option->get_name();
-    if (option != resume && name != "--help" && name != "--threads" && name != "--loader-threads") {
-      resume->excludes(option);  // a resumed run keeps its saved config
-    }
-  }
+  const auto recipe_flags = train->get_options();  // a resumed run keeps its saved ones
+  train->add_option("--resume", resume_dir, "Continue the run in this folder from its last.pt")
+      ->check(CLI::ExistingDirectory);
   train->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
   train->add_option("--loader-threads", loader_threads, "Threads preparing batches")
       ->check(CLI::PositiveNumber);
@@ -128,12 +122,34 @@ int main(int argc, char** argv) {
   download->add_option("--dir", download_dir, "Folder to download into");
   download->add_option("--url", download_url, "Where to fetch the archive");
 
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const auto* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known += (known.empty() ? "" : ", ") + command->get_name();
+      found = found || command->get_name() == argv[1];
+    }
+    if (!found) {
+      std::cerr << "error: unknown command '" << argv[1] << "'; commands: " << known << "\n";
+      return 2;
+    }
+  }
   CLI11_PARSE(app, argc, argv);
   try {
     if (summary->parsed()) {
       googlenet::GoogLeNet model(summary_options);
       std::cout << googlenet::format_summary(googlenet::summarize(model, size, size));
     } else if (train->parsed()) {
+      if (!resume_dir.empty()) {
+        for (const auto* option : recipe_flags) {
+          if (option->count() > 0 && option->get_name() != "--help") {
+            throw std::invalid_argument(
+                "--resume continues a run with the config saved in it; "
+                "drop " +
+                option->get_name());
+          }
+        }
+      }
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
       googlenet::TrainResult result;

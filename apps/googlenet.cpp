@@ -9,6 +9,7 @@
 #include "googlenet/checkpoint.h"
 #include "googlenet/download.h"
 #include "googlenet/evaluation.h"
+#include "googlenet/progress.h"
 #include "googlenet/summary.h"
 #include "googlenet/train.h"
 
@@ -171,7 +172,20 @@ int main(int argc, char** argv) {
       googlenet::export_weights(export_from, export_to, keep_aux);
       std::cout << "wrote " << export_to << "\n";
     } else if (download->parsed()) {
-      std::cout << googlenet::download_cifar10(download_dir, download_url).string() << "\n";
+      const bool terminal = googlenet::stderr_is_terminal();
+      int64_t last_mb = -1;
+      auto progress = [&](int64_t received, int64_t total) {
+        const int64_t mb = received >> 20;
+        if (mb == last_mb || (!terminal && mb % 10 != 0)) return;
+        last_mb = mb;
+        std::cerr << (terminal ? "\r" : "") << "downloaded " << mb << " MiB";
+        if (total > 0) std::cerr << " of " << (total >> 20) << " MiB";
+        std::cerr << (terminal ? "" : "\n") << std::flush;
+      };
+      const auto file = googlenet::download_cifar10(download_dir, download_url,
+                                                    googlenet::kCifar10BinaryMd5, progress);
+      if (terminal) std::cerr << "\n";
+      std::cout << file.string() << "\n";
     }
   } catch (const googlenet::TrainingInterrupted& e) {
     std::cerr << e.what() << "\n";

@@ -2,8 +2,6 @@
 // (torch/optim/lr_scheduler.py) operation for operation, so values match bit for bit.
 #include "googlenet/schedule.h"
 
-#include <torch/torch.h>
-
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -122,17 +120,6 @@ double OneCycleSchedule::momentum(int64_t step) const {
   }
   const Point p = locate(step);
   return anneal(p.phase->start_momentum, p.phase->end_momentum, p.pct);
-}
-
-void apply_schedule(const OneCycleSchedule& schedule, int64_t step, torch::optim::SGD& optimizer) {
-  const double lr = schedule.lr(step);
-  const bool cycle = schedule.options().cycle_momentum;
-  const double momentum = cycle ? schedule.momentum(step) : 0.0;
-  for (auto& group : optimizer.param_groups()) {
-    auto& options = static_cast<torch::optim::SGDOptions&>(group.options());
-    options.lr(lr);
-    if (cycle) options.momentum(momentum);
-  }
 }
 
 }  // namespace googlenet

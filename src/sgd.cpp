@@ -5,9 +5,9 @@
 
 namespace googlenet {
 
-Sgd::Sgd(std::vector<std::pair<std::string, torch::Tensor>> parameters, double weight_decay)
+Sgd::Sgd(const torch::OrderedDict<std::string, torch::Tensor>& parameters, double weight_decay)
     : weight_decay_(weight_decay) {
-  for (auto& [name, parameter] : parameters) slots_.push_back({name, parameter, {}});
+  for (const auto& item : parameters) slots_.push_back({item.key(), item.value(), {}});
 }
 
 void Sgd::step(double lr, double momentum) {

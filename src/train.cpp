@@ -113,10 +113,7 @@ void load_initial_weights(GoogLeNetImpl& model, const std::string& path) {
 
 void finish_setup(Run& run) {
   run.model->to(run.device);
-  std::vector<std::pair<std::string, torch::Tensor>> parameters;
-  for (const auto& item : run.model->named_parameters())
-    parameters.emplace_back(item.key(), item.value());
-  run.sgd = std::make_unique<Sgd>(parameters, run.config.weight_decay);
+  run.sgd = std::make_unique<Sgd>(run.model->named_parameters(), run.config.weight_decay);
 }
 
 std::string format_epoch_line(int64_t epoch, int64_t epochs, double train_loss,

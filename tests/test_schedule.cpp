@@ -149,28 +149,4 @@ TEST(Schedule, MomentumWithoutCyclingIsAnError) {
             std::string::npos);
 }
 
-TEST(Schedule, ApplySetsEveryParamGroup) {
-  auto a = torch::zeros({2}, torch::requires_grad());
-  auto b = torch::zeros({3}, torch::requires_grad());
-  torch::optim::SGD sgd(
-      {torch::optim::OptimizerParamGroup({a}), torch::optim::OptimizerParamGroup({b})},
-      torch::optim::SGDOptions(0.1).weight_decay(5e-4));
-  const OneCycleSchedule schedule(reference(100));
-  googlenet::apply_schedule(schedule, 40, sgd);
-  for (auto& group : sgd.param_groups()) {
-    const auto& o = static_cast<const torch::optim::SGDOptions&>(group.options());
-    EXPECT_EQ(o.lr(), schedule.lr(40));
-    EXPECT_EQ(o.momentum(), schedule.momentum(40));
-    EXPECT_EQ(o.weight_decay(), 5e-4);  // untouched
-  }
-
-  OneCycleOptions no_cycle = reference(100);
-  no_cycle.cycle_momentum = false;
-  torch::optim::SGD plain({a}, torch::optim::SGDOptions(0.1).momentum(0.5));
-  googlenet::apply_schedule(OneCycleSchedule(no_cycle), 0, plain);
-  const auto& o = static_cast<const torch::optim::SGDOptions&>(plain.param_groups()[0].options());
-  EXPECT_DOUBLE_EQ(o.lr(), 0.004);
-  EXPECT_EQ(o.momentum(), 0.5);  // OneCycleLR leaves momentum alone without cycling
-}
-
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "googlenet/model.h"
 #include "googlenet/schedule.h"
+#include "googlenet/sgd.h"
 #include "test_util.h"
 
 namespace {
@@ -79,9 +80,9 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
   std::map<std::string, torch::Tensor> start;
   for (const auto& item : model->named_parameters()) start[item.key()] = item.value().clone();
 
-  // The reference's optimizer: no momentum argument; the schedule supplies it.
-  torch::optim::SGD optimizer(model->parameters(),
-                              torch::optim::SGDOptions(0.1).weight_decay(5e-4));
+  // The training loop's optimizer; the reference builds SGD without momentum and
+  // OneCycleLR supplies it before every step.
+  googlenet::Sgd sgd(model->named_parameters(), /*weight_decay=*/5e-4);
   googlenet::OneCycleOptions options;
   options.max_lr = 0.1;
   options.total_steps = fixture.at("total_steps").toInt();
@@ -91,13 +92,11 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
   const auto lrs = fixture.at("lrs").toTensor();
   const auto momenta = fixture.at("momenta").toTensor();
   for (int64_t step = 0; step < 2; ++step) {
-    googlenet::apply_schedule(schedule, step, optimizer);
-    const auto& group =
-        static_cast<torch::optim::SGDOptions&>(optimizer.param_groups()[0].options());
-    EXPECT_NEAR(group.lr(), lrs[step].item<double>(), 1e-15);
-    EXPECT_NEAR(group.momentum(), momenta[step].item<double>(), 1e-15);
+    const double lr = schedule.lr(step), momentum = schedule.momentum(step);
+    EXPECT_NEAR(lr, lrs[step].item<double>(), 1e-15);
+    EXPECT_NEAR(momentum, momenta[step].item<double>(), 1e-15);
 
-    optimizer.zero_grad();
+    sgd.zero_grad();
     const auto logits = model->forward(images);
     if (step == 0) {
       const auto expected = fixture.at("logits0").toTensor();
@@ -107,7 +106,7 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
     }
     const auto loss = torch::nn::functional::cross_entropy(logits, labels);
     loss.backward();
-    optimizer.step();
+    sgd.step(lr, momentum);
     const double expected_loss = losses[step].item<double>();
     EXPECT_NEAR(loss.item<double>(), expected_loss, 1e-5 * expected_loss) << "step " << step;
   }

@@ -11,7 +11,7 @@
 namespace googlenet {
 
 enum class Recipe {
-  kDefault,    // reference recipe + Xavier init (see README: the reference stalls)
+  kDefault,    // reference recipe + Xavier init + aux heads (README: the reference stalls)
   kReference,  // the tutorial exactly: PyTorch default init, no aux heads, no BN
 };
 
@@ -30,7 +30,7 @@ struct TrainConfig {
   int threads = 0;             // intra-op threads; 0: LibTorch's default (all cores)
   int loader_threads = 1;      // threads preparing batches ahead of the step
   std::string device = "cpu";  // cpu | cuda | auto
-  bool aux_heads = false;
+  bool aux_heads = true;       // the CLI turns them off for --recipe reference
   bool batch_norm = false;
   int64_t train_subset = 0;  // use the first N training images (0: all 50,000)
   int64_t test_subset = 0;   // evaluate on the first N test images (0: all 10,000)

@@ -6,10 +6,6 @@
 #include <string>
 #include <vector>
 
-namespace torch::optim {
-class SGD;  // declared here so this header stays free of LibTorch
-}
-
 namespace googlenet {
 
 enum class AnnealStrategy { kCos, kLinear };
@@ -69,11 +65,5 @@ class OneCycleSchedule {
   double initial_lr_, min_lr_;
   std::vector<Phase> phases_;
 };
-
-// Sets lr (and, with cycle_momentum, momentum) of every param group of `optimizer`
-// to the schedule's values for batch `step`; call before each optimizer.step().
-// Momentum only takes effect in SGD when it is non-zero, which the schedule makes
-// it even for an SGD built without momentum, exactly as OneCycleLR does.
-void apply_schedule(const OneCycleSchedule& schedule, int64_t step, torch::optim::SGD& optimizer);
 
 }  // namespace googlenet

@@ -17,8 +17,8 @@ namespace googlenet {
 
 class Sgd {
  public:
-  // `parameters`: (name, tensor) pairs, e.g. module.named_parameters().
-  Sgd(std::vector<std::pair<std::string, torch::Tensor>> parameters, double weight_decay);
+  // `parameters`: module.named_parameters().
+  Sgd(const torch::OrderedDict<std::string, torch::Tensor>& parameters, double weight_decay);
 
   // One update from the current gradients: d = grad + wd * p; on the first step
   // buf = d, afterwards buf = momentum * buf + d; p -= lr * buf (momentum 0: p -= lr * d).

@@ -51,13 +51,13 @@ Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64
   model->eval();
   Evaluation result{0, ConfusionMatrix(class_names)};
   double loss_sum = 0;
-  for (std::size_t begin = 0; begin < files.size(); begin += batch_size) {
-    const ImageBatch batch = decode_images(files, begin, batch_size);
+  const auto count = static_cast<std::size_t>(batch_size);
+  for (std::size_t begin = 0; begin < files.size(); begin += count) {
+    const ImageBatch batch = decode_images(files, begin, count);
     if (!batch.failures.empty())
       throw std::runtime_error(batch.failures.front().message +
                                " (every image of the folder is tested: fix or remove the file)");
-    const auto labels =
-        torch::tensor(batch.labels, torch::kInt64);  // class_index of the image's folder
+    const auto labels = torch::tensor(batch.labels, torch::kInt64);
     loss_sum += accumulate(image_logits(model, batch_images(batch), device), labels, result);
   }
   model->train(was_training);

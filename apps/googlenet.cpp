@@ -10,6 +10,7 @@
 #include "googlenet/download.h"
 #include "googlenet/evaluation.h"
 #include "googlenet/predict.h"
+#include "googlenet/progress.h"
 #include "googlenet/summary.h"
 #include "googlenet/train.h"
 
@@ -82,15 +83,9 @@ int main(int argc, char** argv) {
   googlenet::TrainConfig config;
   std::string recipe = "default", resume_dir;
   add_train_flags(*train, config, recipe);
-  auto* resume =
-      train->add_option("--resume", resume_dir, "Continue the run in this folder from its last.pt")
-          ->check(CLI::ExistingDirectory);
-  for (auto* option : train->get_options()) {
-    const auto& name = option->get_name();
-    if (option != resume && name != "--help" && name != "--threads" && name != "--loader-threads") {
-      resume->excludes(option);  // a resumed run keeps its saved config
-    }
-  }
+  const auto recipe_flags = train->get_options();  // a resumed run keeps its saved ones
+  train->add_option("--resume", resume_dir, "Continue the run in this folder from its last.pt")
+      ->check(CLI::ExistingDirectory);
   train->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
   train->add_option("--loader-threads", loader_threads, "Threads preparing batches")
       ->check(CLI::PositiveNumber);
@@ -159,6 +154,18 @@ int main(int argc, char** argv) {
   download->add_option("--dir", download_dir, "Folder to download into");
   download->add_option("--url", download_url, "Where to fetch the archive");
 
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const auto* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known += (known.empty() ? "" : ", ") + command->get_name();
+      found = found || command->get_name() == argv[1];
+    }
+    if (!found) {
+      std::cerr << "error: unknown command '" << argv[1] << "'; commands: " << known << "\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -170,6 +177,16 @@ int main(int argc, char** argv) {
       googlenet::GoogLeNet model(summary_options);
       std::cout << googlenet::format_summary(googlenet::summarize(model, size, size));
     } else if (train->parsed()) {
+      if (!resume_dir.empty()) {
+        for (const auto* option : recipe_flags) {
+          if (option->count() > 0 && option->get_name() != "--help") {
+            throw std::invalid_argument(
+                "--resume continues a run with the config saved in it; "
+                "drop " +
+                option->get_name());
+          }
+        }
+      }
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
       googlenet::TrainResult result;
@@ -195,7 +212,20 @@ int main(int argc, char** argv) {
       googlenet::export_weights(export_from, export_to, keep_aux);
       std::cout << "wrote " << export_to << "\n";
     } else if (download->parsed()) {
-      std::cout << googlenet::download_cifar10(download_dir, download_url).string() << "\n";
+      const bool terminal = googlenet::stderr_is_terminal();
+      int64_t last_mb = -1;
+      auto progress = [&](int64_t received, int64_t total) {
+        const int64_t mb = received >> 20;
+        if (mb == last_mb || (!terminal && mb % 10 != 0)) return;
+        last_mb = mb;
+        std::cerr << (terminal ? "\r" : "") << "downloaded " << mb << " MiB";
+        if (total > 0) std::cerr << " of " << (total >> 20) << " MiB";
+        std::cerr << (terminal ? "" : "\n") << std::flush;
+      };
+      const auto file = googlenet::download_cifar10(download_dir, download_url,
+                                                    googlenet::kCifar10BinaryMd5, progress);
+      if (terminal) std::cerr << "\n";
+      std::cout << file.string() << "\n";
     }
   } catch (const googlenet::TrainingInterrupted& e) {
     std::cerr << e.what() << "\n";

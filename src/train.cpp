@@ -1,5 +1,6 @@
 #include "googlenet/train.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -92,6 +93,24 @@ void prepare(Run& run, int threads) {
   run.model->initialize(run.config.init_scheme());
 }
 
+// --init: weights of the reference module (or of a run). A file without aux-head
+// weights may start an --aux run: the heads keep their fresh initialisation, since
+// the point is to bring reference weights in; everything else must match exactly.
+void load_initial_weights(GoogLeNetImpl& model, const std::string& path) {
+  StateDict weights = load_weights(path);
+  const bool file_has_aux = std::any_of(weights.begin(), weights.end(), [](const auto& item) {
+    return item.first.rfind("aux1.", 0) == 0 || item.first.rfind("aux2.", 0) == 0;
+  });
+  if (model.options().aux_heads && !file_has_aux) {
+    for (const auto& item : state_dict(model)) {
+      if (item.first.rfind("aux1.", 0) == 0 || item.first.rfind("aux2.", 0) == 0) {
+        weights.push_back(item);
+      }
+    }
+  }
+  load_state_dict(model, weights, path);
+}
+
 void finish_setup(Run& run) {
   run.model->to(run.device);
   std::vector<std::pair<std::string, torch::Tensor>> parameters;
@@ -152,17 +171,19 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
       auto x = batch->images.to(run.device, /*non_blocking=*/true);
       auto y = batch->labels.to(run.device, /*non_blocking=*/true);
       auto out = run.model->forward_all(x);
-      auto loss = torch::cross_entropy_loss(out.logits, y);
+      const auto main_loss = torch::cross_entropy_loss(out.logits, y);
+      auto loss = main_loss;
       if (out.aux1.defined()) {
         loss = loss + kAuxLossWeight * (torch::cross_entropy_loss(out.aux1, y) +
                                         torch::cross_entropy_loss(out.aux2, y));
       }
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value)) {
+      // Reported losses are the main head's, comparable with and without aux heads.
+      const double loss_value = main_loss.item<double>();
+      if (!std::isfinite(loss.item<double>())) {
         progress.close();
         std::ostringstream message;
-        message << "loss is " << loss_value << " at epoch " << epoch + 1 << ", iteration " << b + 1
-                << " (lr " << lr << "); stopped before the update. The last good "
+        message << "loss is " << loss.item<double>() << " at epoch " << epoch + 1 << ", iteration "
+                << b + 1 << " (lr " << lr << "); stopped before the update. The last good "
                 << "checkpoint " << (run.dir / "last.pt").string()
                 << " is intact; try a lower --lr or --bn";
         throw NonFiniteLoss(message.str());
@@ -247,9 +268,7 @@ TrainResult train(const TrainConfig& input_config, const std::atomic<bool>& stop
                              run.dir.string() + ", or choose another --out");
   }
   prepare(run, run.config.threads);
-  if (!run.config.init_weights.empty()) {
-    load_state_dict(*run.model, load_weights(run.config.init_weights), run.config.init_weights);
-  }
+  if (!run.config.init_weights.empty()) load_initial_weights(*run.model, run.config.init_weights);
   finish_setup(run);
   fs::create_directories(run.dir);
   {

@@ -15,21 +15,13 @@ namespace googlenet {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::error_of;
 using testing::TempDir;
 using testing::write_bytes;
 
 const std::string kMeta =
     "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n";
 constexpr int64_t kBatchBytes = 10000 * 3073;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 #define EXPECT_CONTAINS(text, part) \
   EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
@@ -56,29 +48,32 @@ fs::path binary_folder(const TempDir& tmp, const std::string& test_batch) {
 
 TEST(CifarErrors, MissingPathOrFiles) {
   TempDir tmp;
-  EXPECT_CONTAINS(error_of([&] { load_cifar10(tmp / "nowhere", Split::kTest); }),
-                  "nowhere: no such file or folder; expected a cifar-10-batches-bin/ folder");
+  EXPECT_CONTAINS(
+      error_of<std::runtime_error>([&] { load_cifar10(tmp / "nowhere", Split::kTest); }),
+      "nowhere: no such file or folder; expected a cifar-10-batches-bin/ folder");
   const fs::path dir = binary_folder(tmp, std::string(kBatchBytes, '\0'));
-  const std::string message = error_of([&] { load_cifar10(tmp.path(), Split::kTrain); });
+  const std::string message =
+      error_of<std::runtime_error>([&] { load_cifar10(tmp.path(), Split::kTrain); });
   EXPECT_CONTAINS(message, "data_batch_1.bin: missing (5 missing: data_batch_1.bin, ");
   EXPECT_CONTAINS(message,
                   "expected data_batch_1.bin .. data_batch_5.bin, test_batch.bin and "
                   "batches.meta.txt in " +
                       dir.string() + " (re-extract the archive or pass --data DIR)");
-  EXPECT_CONTAINS(error_of([&] { load_cifar10(dir / "test_batch.bin", Split::kTest); }),
-                  "test_batch.bin: one file of the binary layout, expected the folder holding "
-                  "all of them (pass --data " +
-                      dir.string() + ")");
+  EXPECT_CONTAINS(
+      error_of<std::runtime_error>([&] { load_cifar10(dir / "test_batch.bin", Split::kTest); }),
+      "test_batch.bin: one file of the binary layout, expected the folder holding "
+      "all of them (pass --data " +
+          dir.string() + ")");
 }
 
 TEST(CifarErrors, TruncatedOrOversizedBatch) {
   TempDir tmp;
   binary_folder(tmp, std::string(30720000, '\0'));
-  EXPECT_CONTAINS(error_of([&] { load_cifar10(tmp.path(), Split::kTest); }),
+  EXPECT_CONTAINS(error_of<std::runtime_error>([&] { load_cifar10(tmp.path(), Split::kTest); }),
                   "test_batch.bin: 30720000 bytes, expected 30730000 = 10000 records x 3073 "
                   "(file truncated? re-extract the archive or pass --data DIR)");
   binary_folder(tmp, std::string(kBatchBytes + 3073, '\0'));
-  EXPECT_CONTAINS(error_of([&] { load_cifar10(tmp.path(), Split::kTest); }),
+  EXPECT_CONTAINS(error_of<std::runtime_error>([&] { load_cifar10(tmp.path(), Split::kTest); }),
                   "test_batch.bin: 30733073 bytes, expected 30730000 = 10000 records x 3073 "
                   "(not a CIFAR-10 batch? re-extract the archive or pass --data DIR)");
 }
@@ -88,16 +83,18 @@ TEST(CifarErrors, LabelOutsideZeroToNine) {
   std::string batch(kBatchBytes, '\0');
   batch[1234 * 3073] = 10;
   binary_folder(tmp, batch);
-  EXPECT_CONTAINS(error_of([&] { load_cifar10(tmp.path(), Split::kTest); }),
+  EXPECT_CONTAINS(error_of<std::runtime_error>([&] { load_cifar10(tmp.path(), Split::kTest); }),
                   "test_batch.bin: record 1234 (byte offset 3792082) has label 10, expected 0-9 "
                   "(corrupt file? re-extract the archive or pass --data DIR)");
 }
 
 TEST(CifarErrors, BadClassNames) {
-  EXPECT_CONTAINS(error_of([] { parse_binary_meta("batches.meta.txt", "cat\ndog\n"); }),
-                  "batches.meta.txt: 2 class names, expected 10, one per line");
-  EXPECT_CONTAINS(error_of([] { parse_binary_meta("m", std::string("cat\nd\0g\n", 8)); }),
-                  "m: line 2 holds a non-text byte 0, expected one class name per line");
+  EXPECT_CONTAINS(
+      error_of<std::runtime_error>([] { parse_binary_meta("batches.meta.txt", "cat\ndog\n"); }),
+      "batches.meta.txt: 2 class names, expected 10, one per line");
+  EXPECT_CONTAINS(
+      error_of<std::runtime_error>([] { parse_binary_meta("m", std::string("cat\nd\0g\n", 8)); }),
+      "m: line 2 holds a non-text byte 0, expected one class name per line");
   EXPECT_EQ(parse_binary_meta("m", kMeta).back(), "truck");
 }
 
@@ -110,21 +107,23 @@ TEST(CifarErrors, CorruptOrForeignArchive) {
 
   const std::string whole = testing::read_bytes(archive);
   write_bytes(archive, whole.substr(0, whole.size() / 2));
-  EXPECT_CONTAINS(error_of([&] { load_cifar10(archive, Split::kTest); }),
+  EXPECT_CONTAINS(error_of<std::runtime_error>([&] { load_cifar10(archive, Split::kTest); }),
                   archive.string() + ": corrupt or truncated archive (");
   write_bytes(archive, "<html>not found</html>");
-  const std::string foreign = error_of([&] { load_cifar10(archive, Split::kTest); });
+  const std::string foreign =
+      error_of<std::runtime_error>([&] { load_cifar10(archive, Split::kTest); });
   EXPECT_CONTAINS(foreign, "corrupt or truncated archive");
   EXPECT_CONTAINS(foreign, "expected a complete .tar/.tar.gz (download it again)");
 
   write_bytes(tmp / "notes.txt", "x");
   testing::make_tar_gz(archive, tmp.path(), {"notes.txt"});
-  const std::string other = error_of([&] { load_cifar10(archive, Split::kTest); });
+  const std::string other =
+      error_of<std::runtime_error>([&] { load_cifar10(archive, Split::kTest); });
   EXPECT_CONTAINS(other, ": no CIFAR-10 files in the archive; expected a cifar-10-batches-bin/");
   EXPECT_CONTAINS(other, "; found notes.txt (download cifar-10-binary.tar.gz again");
 
   testing::make_tar_gz(archive, tmp.path(), {"cifar-10-batches-bin/batches.meta.txt"});
-  EXPECT_CONTAINS(error_of([&] { load_cifar10(archive, Split::kTest); }),
+  EXPECT_CONTAINS(error_of<std::runtime_error>([&] { load_cifar10(archive, Split::kTest); }),
                   ": test_batch.bin missing from the archive; expected data_batch_1.bin ..");
 }
 
@@ -132,7 +131,7 @@ TEST(CifarErrors, PickleThatIsNotACifarBatch) {
   const Cifar10 data = synthetic(5);
   using pickle::Value;
   const auto parse = [](const std::string& bytes, int64_t records = 5) {
-    return error_of([&] {
+    return error_of<std::runtime_error>([&] {
       Cifar10 out;
       parse_python_batch("data_batch_1", bytes, records, out);
     });
@@ -169,7 +168,7 @@ TEST(CifarErrors, PickleThatIsNotACifarBatch) {
   EXPECT_CONTAINS(refused, hint);
 
   EXPECT_CONTAINS(
-      error_of([] {
+      error_of<std::runtime_error>([] {
         parse_python_meta(
             "batches.meta",
             pickle::write(Value::dict({{Value::bytes("num_vis"), Value::integer(3072)}})));
@@ -196,10 +195,14 @@ TEST(CifarErrors, FuzzedFilesNeverCrash) {
   for (int i = 0; i < 1500; ++i) {
     const std::string b = mutate(binary), p = mutate(python), n = mutate(numpy_made);
     Cifar10 out;
-    refused += error_of([&] { parse_binary_batch("b", b, 4, out); }) != "no error";
-    refused += error_of([&] { parse_python_batch("p", p, 4, out); }) != "no error";
-    refused += error_of([&] { parse_python_batch("n", n, 5, out); }) != "no error";
-    refused += error_of([&] { parse_python_meta("n", n); }) != "no error";
+    refused += error_of<std::runtime_error>([&] { parse_binary_batch("b", b, 4, out); }) !=
+               testing::kNoError;
+    refused += error_of<std::runtime_error>([&] { parse_python_batch("p", p, 4, out); }) !=
+               testing::kNoError;
+    refused += error_of<std::runtime_error>([&] { parse_python_batch("n", n, 5, out); }) !=
+               testing::kNoError;
+    refused +=
+        error_of<std::runtime_error>([&] { parse_python_meta("n", n); }) != testing::kNoError;
   }
   EXPECT_GT(refused, 1500);  // most mutations are caught; pixel flips legitimately pass
 
@@ -209,7 +212,7 @@ TEST(CifarErrors, FuzzedFilesNeverCrash) {
   const std::string archive = testing::read_bytes(tmp / "a.tar.gz");
   for (int i = 0; i < 200; ++i) {
     write_bytes(tmp / "b.tar.gz", mutate(archive));
-    error_of([&] {
+    error_of<std::runtime_error>([&] {
       read_archive(
           tmp / "b.tar.gz", [](const std::string&) { return true; }, 1 << 20);
     });

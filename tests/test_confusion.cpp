@@ -10,6 +10,8 @@
 
 namespace {
 
+using googlenet::testing::error_of;
+
 using googlenet::ConfusionMatrix;
 
 // Three classes: 4 cats (3 right, 1 called dog), 2 dogs (both right), no birds.
@@ -17,15 +19,6 @@ ConfusionMatrix example() {
   ConfusionMatrix m({"cat", "dog", "bird"});
   m.add({0, 0, 0, 0, 1, 1}, {0, 0, 0, 1, 1, 1});
   return m;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(nothing thrown)";
 }
 
 TEST(ConfusionMatrix, CountsAndAccuracies) {

@@ -20,6 +20,7 @@ namespace googlenet {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::error_of;
 using testing::TempDir;
 
 class HttpServer {
@@ -146,15 +147,6 @@ class Download : public ::testing::Test {
   const fs::path part_ = tmp_ / (kName + ".part");
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 TEST(Md5, KnownVectors) {
   EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(md5_hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
@@ -186,8 +178,8 @@ TEST_F(Download, GoodFileWithProgressThenNoNetworkWhenPresent) {
 
 TEST_F(Download, ChecksumMismatchNamesBothSumsAndLeavesNothing) {
   const std::string wrong = md5_hex("something else");
-  const std::string message =
-      error_of([&] { download_cifar10(tmp_.path(), server_.url(kName), wrong); });
+  const std::string message = error_of<std::runtime_error>(
+      [&] { download_cifar10(tmp_.path(), server_.url(kName), wrong); });
   EXPECT_NE(message.find(server_.url(kName) + ": checksum mismatch: MD5 " + md5_ + ", expected " +
                          wrong + " (corrupted download or a different file"),
             std::string::npos)
@@ -199,8 +191,8 @@ TEST_F(Download, ChecksumMismatchNamesBothSumsAndLeavesNothing) {
 TEST_F(Download, CutHalfwayThenResumedWithRange) {
   const int64_t half = body_.size() / 2;
   server_.cut_next_response_after(half);
-  const std::string message =
-      error_of([&] { download_cifar10(tmp_.path(), server_.url(kName), md5_); });
+  const std::string message = error_of<std::runtime_error>(
+      [&] { download_cifar10(tmp_.path(), server_.url(kName), md5_); });
   EXPECT_NE(message.find(": download interrupted after 524288 bytes: "), std::string::npos)
       << message;
   EXPECT_NE(message.find("(run again to resume from " + part_.string() + ")"), std::string::npos)
@@ -235,14 +227,16 @@ TEST_F(Download, StalePartIsDiscardedAfterAMismatch) {
 
 TEST_F(Download, ProgressCallbackCanCancel) {
   const auto cancel = [](int64_t, int64_t) { throw std::runtime_error("cancelled by the user"); };
-  EXPECT_EQ(error_of([&] { download_file(server_.url(kName), file_, md5_, cancel); }),
-            "cancelled by the user");
+  EXPECT_EQ(
+      error_of<std::runtime_error>([&] { download_file(server_.url(kName), file_, md5_, cancel); }),
+      "cancelled by the user");
   EXPECT_FALSE(fs::exists(file_));
 }
 
 TEST_F(Download, NotFoundIsAnHttpError) {
   const std::string url = server_.url("missing.tar.gz");
-  const std::string message = error_of([&] { download_cifar10(tmp_.path(), url, md5_); });
+  const std::string message =
+      error_of<std::runtime_error>([&] { download_cifar10(tmp_.path(), url, md5_); });
   EXPECT_EQ(message, url +
                          ": HTTP 404 Not Found (check the URL, or download the file by hand "
                          "and pass --data)");

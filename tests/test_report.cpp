@@ -12,6 +12,8 @@
 
 namespace {
 
+using googlenet::testing::error_of;
+
 using googlenet::EpochRow;
 using googlenet::IterationRow;
 using googlenet::MetricsLog;
@@ -31,15 +33,6 @@ void spit(const std::filesystem::path& path, const std::string& text) {
 EpochRow row(int64_t epoch) {
   return {epoch,        2.0 / epoch,   2.1 / epoch, epoch / 100.0, 0.1 / (epoch + 1),
           12.5 + epoch, 4000.0 + epoch};
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(nothing thrown)";
 }
 
 TEST(MetricsLog, WritesHeaderAndRowsThatReadBack) {

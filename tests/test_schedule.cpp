@@ -108,19 +108,10 @@ TEST(Schedule, ReferenceShape) {
   EXPECT_DOUBLE_EQ(schedule.momentum(58649), 0.95);
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(nothing thrown)";
-}
-
 TEST(Schedule, SteppingPastTheEndNamesStepAndTotal) {
   const OneCycleSchedule schedule(reference(1173));
   EXPECT_NO_THROW(schedule.lr(1173));  // PyTorch allows one step() past the last batch
-  const std::string message = message_of([&] { schedule.lr(1174); });
+  const std::string message = googlenet::testing::error_of([&] { schedule.lr(1174); });
   EXPECT_NE(message.find("step 1174"), std::string::npos) << message;
   EXPECT_NE(message.find("total_steps=1173"), std::string::npos) << message;
   EXPECT_THROW(schedule.momentum(-1), std::out_of_range);
@@ -130,7 +121,7 @@ TEST(Schedule, RejectsBadOptionsWithClearMessages) {
   auto with = [](auto change) {
     OneCycleOptions options = reference(100);
     change(options);
-    return message_of([&] { OneCycleSchedule{options}; });
+    return googlenet::testing::error_of([&] { OneCycleSchedule{options}; });
   };
   EXPECT_NE(with([](auto& o) { o.total_steps = 0; }).find("total_steps must be a positive integer"),
             std::string::npos);
@@ -146,7 +137,7 @@ TEST(Schedule, RejectsBadOptionsWithClearMessages) {
   EXPECT_NE(
       with([](auto& o) { o.pct_start = 0.01; }).find("phase 1 of the one-cycle schedule is empty"),
       std::string::npos);
-  EXPECT_EQ(message_of([] { googlenet::parse_anneal_strategy("cosine"); }),
+  EXPECT_EQ(googlenet::testing::error_of([] { googlenet::parse_anneal_strategy("cosine"); }),
             "anneal strategy 'cosine': expected one of cos, linear");
 }
 
@@ -154,7 +145,7 @@ TEST(Schedule, MomentumWithoutCyclingIsAnError) {
   OneCycleOptions options = reference(10);
   options.cycle_momentum = false;
   const OneCycleSchedule schedule(options);
-  EXPECT_NE(message_of([&] { schedule.momentum(0); }).find("cycle_momentum off"),
+  EXPECT_NE(googlenet::testing::error_of([&] { schedule.momentum(0); }).find("cycle_momentum off"),
             std::string::npos);
 }
 

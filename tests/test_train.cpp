@@ -186,7 +186,8 @@ TEST(TrainCli, BadFlagsAreRefusedWithUsage) {
       {"train --recipe fast", "--recipe"},
       {"train --no-such-flag", "--no-such-flag"},
       {"train --resume /nonexistent/run", "/nonexistent/run"},
-      {"train --resume . --epochs 3", "excludes"},
+      {"train --resume . --epochs 3",
+       "--resume continues a run with the config saved in it; drop --epochs"},
       {"train --recipe reference --aux", "cannot be combined with --aux"},
       {"frobnicate", "frobnicate"},
   };

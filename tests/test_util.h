@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace googlenet::testing {
@@ -33,6 +34,20 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr together
 };
+
+// What error_of returns when `f` throws nothing.
+inline constexpr char kNoError[] = "(nothing thrown)";
+
+// The message of the E that `f` throws (other exceptions propagate), or kNoError.
+template <typename E = std::exception>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return kNoError;
+}
 
 // Runs the built `googlenet` binary with `args` (shell-quoted by the caller).
 CommandResult run_cli(const std::string& args);

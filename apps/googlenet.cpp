@@ -9,6 +9,7 @@
 #include "googlenet/checkpoint.h"
 #include "googlenet/download.h"
 #include "googlenet/evaluation.h"
+#include "googlenet/predict.h"
 #include "googlenet/progress.h"
 #include "googlenet/summary.h"
 #include "googlenet/train.h"
@@ -99,15 +100,45 @@ int main(int argc, char** argv) {
   test->add_option("--checkpoint", test_options.weights, "Checkpoint (.pt) or state_dict")
       ->required()
       ->check(CLI::ExistingFile);
-  test->add_option("--data", test_options.data, "CIFAR-10 folder or archive");
+  test->add_option("--data", test_options.data,
+                   "CIFAR-10 folder or archive, or an image folder FOLDER/<class name>/<image>");
   test->add_option("--batch-size", test_options.batch_size)->check(CLI::PositiveNumber);
   test->add_option("--device", test_options.device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-  test->add_option("--subset", test_options.subset, "Evaluate the first N images (0: all)");
+  test->add_option("--subset", test_options.subset,
+                   "Evaluate the first N images (an image folder's in path order; 0: all)");
   test->add_option("--json", test_options.json_report, "Write a JSON report here");
   test->add_option("--confusion-svg", test_options.confusion_svg,
                    "Write the confusion matrix as an SVG picture here");
   test->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
+
+  // predict
+  auto* predict = app.add_subcommand("predict", "Classify image files, or folders of images");
+  predict->footer(
+      "Images of any size are composited over white, scaled so the short side is 32 px and\n"
+      "centre-cropped to 32 x 32. Exit status: 0 every image classified; 1 a file could not\n"
+      "be read (skipped, or --strict stopped the run) or another error; 2 bad usage.");
+  googlenet::PredictOptions predict_options;
+  std::vector<std::string> predict_inputs;
+  predict->add_option("images", predict_inputs, "Image files and folders (searched recursively)")
+      ->required();
+  predict->add_option("--checkpoint", predict_options.weights, "Checkpoint (.pt) or state_dict")
+      ->required()
+      ->check(CLI::ExistingFile);
+  predict->add_option("--top-k", predict_options.top_k, "Classes shown per image")
+      ->check(CLI::PositiveNumber);
+  predict->add_option("--batch-size", predict_options.batch_size, "Images classified at a time")
+      ->check(CLI::PositiveNumber);
+  predict->add_option("--device", predict_options.device, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  predict
+      ->add_option("--tta", predict_options.tta,
+                   "Test-time augmentation: none, or flip (mean with the mirror image)")
+      ->check(CLI::IsMember({"none", "flip"}));
+  predict->add_flag("--json", predict_options.json, "One JSON object per line, not a table");
+  predict->add_flag("--strict", predict_options.strict,
+                    "Stop at the first file that cannot be read, instead of skipping it");
+  predict->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
 
   // export
   auto* export_cmd = app.add_subcommand(
@@ -139,7 +170,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; every usage error exits 2 (CLI11's own codes are 100+).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   try {
     if (summary->parsed()) {
       googlenet::GoogLeNet model(summary_options);
@@ -173,6 +209,10 @@ int main(int argc, char** argv) {
     } else if (test->parsed()) {
       if (threads > 0) torch::set_num_threads(threads);
       std::cout << googlenet::run_test(test_options);
+    } else if (predict->parsed()) {
+      if (threads > 0) torch::set_num_threads(threads);
+      predict_options.inputs.assign(predict_inputs.begin(), predict_inputs.end());
+      if (!googlenet::run_predict(predict_options, std::cout, std::cerr).failures.empty()) return 1;
     } else if (export_cmd->parsed()) {
       googlenet::export_weights(export_from, export_to, keep_aux);
       std::cout << "wrote " << export_to << "\n";

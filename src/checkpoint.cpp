@@ -76,11 +76,24 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   }
 }
 
-StateDict load_weights(const std::filesystem::path& path) {
+StateDict load_weights(const std::filesystem::path& path, std::vector<std::string>* class_names) {
   if (!std::filesystem::exists(path)) {
     throw std::runtime_error(path.string() + ": no such file");
   }
-  return read_state_dict(path.string());
+  const SavedValue root = torch_load(path.string());
+  if (class_names != nullptr) {
+    class_names->clear();
+    if (const SavedValue* meta = root.is_dict() ? root.find("meta") : nullptr) {
+      try {
+        *class_names = nlohmann::json::parse(meta->as_string())
+                           .at("class_names")
+                           .get<std::vector<std::string>>();
+      } catch (const std::exception& e) {
+        throw std::runtime_error(path.string() + ": damaged googlenet checkpoint: " + e.what());
+      }
+    }
+  }
+  return read_state_dict(root, path.string());
 }
 
 void export_weights(const std::filesystem::path& from, const std::filesystem::path& to,

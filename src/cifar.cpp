@@ -226,7 +226,18 @@ Cifar10 load_cifar10(const fs::path& path, Split split) {
   }
   throw std::runtime_error(path.string() + ": no CIFAR-10 data found; " + kAcceptedLayouts +
                            "; found " + list_some(found) +
-                           " (pass --data DIR pointing at one of these)");
+                           " (pass --data DIR pointing at one of these; googlenet test also "
+                           "reads an image folder, FOLDER/<class name>/<image>)");
+}
+
+bool is_cifar10_path(const fs::path& path) {
+  if (!fs::is_directory(path)) return true;
+  for (Layout layout : {Layout::kBinary, Layout::kPython}) {
+    if (is_layout_folder(path, layout) || fs::is_directory(path / folder_name(layout)) ||
+        fs::is_regular_file(path / archive_name(layout)))
+      return true;
+  }
+  return false;
 }
 
 void parse_binary_batch(const std::string& name, std::string_view bytes, int64_t expected_records,

@@ -80,7 +80,7 @@ std::string ProgressBar::line() const {
   text += " " + format(rate < 10 ? "%.2f" : "%.1f", rate) + " it/s";
   text += " " + format("%.0f", image_rate) + " img/s";
   text += n_ >= total ? " took " + format_duration(elapsed) : " ETA " + format_duration(eta);
-  if (n_ > 0) text += " loss " + format("%.4f", running_loss());
+  if (n_ > 0 && options_.show_loss) text += " loss " + format("%.4f", running_loss());
   return text;
 }
 

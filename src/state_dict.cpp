@@ -93,7 +93,10 @@ StateDict state_dict(const torch::nn::Module& module) {
 }
 
 StateDict read_state_dict(const std::string& path) {
-  const SavedValue file = torch_load(path);
+  return read_state_dict(torch_load(path), path);
+}
+
+StateDict read_state_dict(const SavedValue& file, const std::string& path) {
   const SavedValue* state = &file;
   if (!file.is_dict()) {
     throw std::runtime_error(path + ": holds a " + file.type_name() +

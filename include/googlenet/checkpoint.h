@@ -38,8 +38,10 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkp
 Checkpoint load_checkpoint(const std::filesystem::path& path);
 
 // The model weights of a checkpoint or of a bare state_dict file (torch.save in
-// Python, or `googlenet export`), whichever `path` holds.
-StateDict load_weights(const std::filesystem::path& path);
+// Python, or `googlenet export`), whichever `path` holds. `class_names`, when given,
+// receives the checkpoint's class names, or none for a bare state_dict.
+StateDict load_weights(const std::filesystem::path& path,
+                       std::vector<std::string>* class_names = nullptr);
 
 // `googlenet export`: the weights of a checkpoint (or state_dict file) written as a
 // bare state_dict, which the reference PyTorch module loads with strict=True. The

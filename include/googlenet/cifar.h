@@ -3,6 +3,7 @@
 // the official .tar.gz archives read in place. Free of LibTorch so it builds fast.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -17,6 +18,10 @@ inline constexpr int64_t kCifarImageBytes = kCifarChannels * kCifarSide * kCifar
 inline constexpr int64_t kCifarRecordBytes = 1 + kCifarImageBytes;  // label byte + image
 inline constexpr int64_t kCifarBatchRecords = 10000;                // images per batch file
 inline constexpr int64_t kCifarClasses = 10;
+// Class names in label order, as batches.meta.txt lists them; the names of a model saved as a
+// bare state_dict, which stores none.
+inline constexpr std::array<std::string_view, kCifarClasses> kCifar10ClassNames = {
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 
 enum class Split { kTrain, kTest };  // data_batch_1..5 (50,000) or test_batch (10,000)
 
@@ -34,6 +39,11 @@ struct Cifar10 {
 // itself, or a cifar-10-binary.tar.gz / cifar-10-python.tar.gz archive. Throws
 // std::runtime_error naming the file, what was expected and what was found.
 Cifar10 load_cifar10(const std::filesystem::path& path, Split split);
+
+// True when load_cifar10 would read `path` as CIFAR-10 (a file, a layout folder, or a folder
+// holding a layout folder or an archive), whether or not its files turn out complete. What
+// tells CIFAR-10 from an image folder (FOLDER/<class>/<image>) in `googlenet test --data`.
+bool is_cifar10_path(const std::filesystem::path& path);
 
 // Parsers of single files already in memory, appending to `out`; `name` is used in
 // messages. Exposed for tests and fuzzing; load_cifar10 is the entry point.

@@ -1,5 +1,5 @@
-// Evaluating a model on CIFAR-10's test set: `googlenet test` and the per-epoch
-// evaluation of training.
+// Evaluating a model on CIFAR-10's test set or a folder of labelled images: `googlenet
+// test` and the per-epoch evaluation of training; loading a model from its weights file.
 #pragma once
 
 #include <filesystem>
@@ -13,6 +13,7 @@
 namespace googlenet {
 
 class CifarLoader;
+struct ImageFile;
 
 struct Evaluation {
   double loss = 0;  // mean cross-entropy per image
@@ -22,6 +23,11 @@ struct Evaluation {
 
 Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& device,
                     const std::vector<std::string>& class_names);
+// The same over labelled image files (list_image_folder), decoded `batch_size` at a time.
+// Throws std::runtime_error on the first file that does not decode: a score over fewer
+// images than asked for would mislead.
+Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64_t batch_size,
+                    const torch::Device& device, const std::vector<std::string>& class_names);
 
 // The model a state_dict was saved from: aux heads and batch norm are recognised by
 // their parameter names (`aux1.*`, `*_bn.*`), the class count by `fc.weight`.
@@ -31,9 +37,21 @@ ModelOptions infer_model_options(const StateDict& state_dict);
 // without a CUDA build or GPU.
 torch::Device resolve_device(const std::string& name);
 
+// A model ready for inference and the names of its outputs.
+struct LoadedModel {
+  GoogLeNet model{nullptr};
+  std::vector<std::string> class_names;  // one per output, in label order
+};
+
+// The model a checkpoint or bare state_dict file was saved from (infer_model_options, then a
+// strict load_state_dict), on `device`, in eval mode. Class names: the checkpoint's; for a
+// bare state_dict, CIFAR-10's when it has 10 outputs, else "class 0", "class 1", ...
+// Throws std::runtime_error naming the file when a checkpoint's names do not match its outputs.
+LoadedModel load_model(const std::filesystem::path& weights, const torch::Device& device);
+
 struct TestOptions {
-  std::string weights;  // a checkpoint or a bare state_dict
-  std::string data = "data";
+  std::string weights;        // a checkpoint or a bare state_dict
+  std::string data = "data";  // CIFAR-10 (any layout) or an image folder FOLDER/<class>/<image>
   int64_t batch_size = 100;
   int64_t subset = 0;  // first N test images; 0: all
   std::string device = "cpu";
@@ -42,7 +60,9 @@ struct TestOptions {
 };
 
 // Runs `googlenet test`: returns the printed report (accuracy, loss, per-class
-// accuracy, confusion matrix) and writes the optional JSON/SVG files.
+// accuracy, confusion matrix) and writes the optional JSON/SVG files. `data` is read as
+// CIFAR-10's test set when is_cifar10_path says so; otherwise, a folder holding sub-folders is
+// an image folder whose class folders are named after the model's classes (class_index).
 std::string run_test(const TestOptions& options);
 
 }  // namespace googlenet

@@ -19,6 +19,7 @@ struct ProgressOptions {
   bool interactive = false;         // '\r' redraws; pass stderr_is_terminal()
   int bar_width = 24;               // characters of the bar, interactive only
   double min_redraw_seconds = 0.1;  // redraw at most this often, interactive only
+  bool show_loss = true;            // the running loss field; off where there is none
   std::function<double()> clock;    // seconds, for tests; steady_clock when empty
 };
 
@@ -30,8 +31,9 @@ class ProgressBar {
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
-  // One iteration done on `images` images with mean batch loss `loss`.
-  void update(int64_t images, double loss);
+  // One iteration done on `images` images with mean batch loss `loss` (ignored without
+  // show_loss).
+  void update(int64_t images, double loss = 0);
   // Erases an in-place bar so that a log line can be printed; the next update
   // redraws it. Does nothing for plain lines.
   void clear();

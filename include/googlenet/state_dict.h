@@ -18,6 +18,8 @@ StateDict state_dict(const torch::nn::Module& module);
 // A state_dict from a torch.save file: either the dict itself (torch.save(
 // model.state_dict())) or the "model" entry of a checkpoint dict.
 StateDict read_state_dict(const std::string& path);
+// The same for a file already loaded with torch_load; `path` names it in messages.
+StateDict read_state_dict(const SavedValue& file, const std::string& path);
 
 // torch.save(state_dict, path) (an OrderedDict, atomically; see torch_save).
 void write_state_dict(const std::string& path, const StateDict& state);

@@ -127,39 +127,27 @@ int main(int argc, char** argv) {
   // bench
   auto* bench = app.add_subcommand(
       "bench", "Speed: training, evaluation, batch-1 latency, data pipeline, memory, GFLOP/s");
-  googlenet::BenchOptions bench_options;
+  googlenet::BenchOptions bench_options;  // ranges checked by BenchOptions::validate()
   std::string bench_json;
   bench->add_flag("--aux", bench_options.model.aux_heads, "Include the auxiliary classifiers");
   bench->add_flag("--bn", bench_options.model.batch_norm, "Batch norm after every conv");
   bench->add_flag("--channels-last", bench_options.channels_last,
                   "NHWC weights, inputs and loader batches (default: NCHW)");
-  bench->add_option("--batch-size", bench_options.batch_size, "Training batch")
-      ->check(CLI::PositiveNumber);
-  bench->add_option("--eval-batch-size", bench_options.eval_batch_size, "Evaluation batch")
-      ->check(CLI::PositiveNumber);
-  bench->add_option("--warmup", bench_options.warmup, "Untimed iterations before each timing")
-      ->check(CLI::NonNegativeNumber);
-  bench->add_option("--repeats", bench_options.repeats, "Timed repeats (median, min, max)")
-      ->check(CLI::PositiveNumber);
-  bench->add_option("--iterations", bench_options.iterations, "Iterations per timed repeat")
-      ->check(CLI::PositiveNumber);
-  bench
-      ->add_option("--data-batches", bench_options.data_batches,
-                   "Data-pipeline batches per timed repeat")
-      ->check(CLI::PositiveNumber);
+  bench->add_option("--batch-size", bench_options.batch_size, "Training batch");
+  bench->add_option("--eval-batch-size", bench_options.eval_batch_size, "Evaluation batch");
+  bench->add_option("--warmup", bench_options.warmup, "Untimed iterations before each timing");
+  bench->add_option("--repeats", bench_options.repeats, "Timed repeats (median, min, max)");
+  bench->add_option("--iterations", bench_options.iterations, "Iterations per timed repeat");
+  bench->add_option("--data-batches", bench_options.data_batches,
+                    "Data-pipeline batches per timed repeat");
   bench->add_option("--data", bench_options.data, "CIFAR-10 folder or archive (data pipeline)");
   bench->add_flag("--no-data", bench_options.skip_data, "Skip the data pipeline (no data needed)");
-  bench
-      ->add_option("--loader-threads", bench_options.loader_threads,
-                   "Threads preparing batches (0: inside next())")
-      ->check(CLI::NonNegativeNumber);
-  bench->add_option("--threads", bench_options.threads, "Compute threads (0: LibTorch's default)")
-      ->check(CLI::NonNegativeNumber);
+  bench->add_option("--loader-threads", bench_options.loader_threads,
+                    "Threads preparing batches (0: inside next())");
+  bench->add_option("--threads", bench_options.threads, "Compute threads (0: LibTorch's default)");
   bench->add_option("--seed", bench_options.seed, "Seed of weights, synthetic input, shuffling");
-  bench
-      ->add_option("--peak-gflops", bench_options.peak_gflops,
-                   "fp32 peak of this machine (0: cores x GHz x FLOPs/cycle, detected)")
-      ->check(CLI::NonNegativeNumber);
+  bench->add_option("--peak-gflops", bench_options.peak_gflops,
+                    "fp32 peak of this machine (0: cores x GHz x FLOPs/cycle, detected)");
   bench
       ->add_option("--json", bench_json,
                    "Write every number as JSON to this file; '-' or no file: to stdout (the "

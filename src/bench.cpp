@@ -177,21 +177,22 @@ nlohmann::json to_json(const Spread& spread) {
 }
 
 void BenchOptions::validate() const {
-  const auto positive = [](int64_t value, const char* flag) {
-    if (value < 1) {
-      throw std::invalid_argument(std::string(flag) + " is " + std::to_string(value) +
-                                  "; it must be at least 1");
+  const auto at_least = [](double value, double minimum, const char* flag) {
+    if (value < minimum) {
+      std::ostringstream message;
+      message << flag << " is " << value << "; it must be at least " << minimum;
+      throw std::invalid_argument(message.str());
     }
   };
-  positive(batch_size, "--batch-size");
-  positive(eval_batch_size, "--eval-batch-size");
-  positive(repeats, "--repeats");
-  positive(iterations, "--iterations");
-  positive(data_batches, "--data-batches");
-  if (warmup < 0) throw std::invalid_argument("--warmup must be 0 or more");
-  if (loader_threads < 0) throw std::invalid_argument("--loader-threads must be 0 or more");
-  if (threads < 0) throw std::invalid_argument("--threads must be 0 (default) or more");
-  if (peak_gflops < 0) throw std::invalid_argument("--peak-gflops must be 0 (detect) or more");
+  at_least(batch_size, 1, "--batch-size");
+  at_least(eval_batch_size, 1, "--eval-batch-size");
+  at_least(repeats, 1, "--repeats");
+  at_least(iterations, 1, "--iterations");
+  at_least(data_batches, 1, "--data-batches");
+  at_least(warmup, 0, "--warmup");
+  at_least(loader_threads, 0, "--loader-threads");
+  at_least(threads, 0, "--threads (0: LibTorch's default)");
+  at_least(peak_gflops, 0, "--peak-gflops (0: detect)");
 }
 
 nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
@@ -215,8 +216,8 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   for (const auto& layer : summary.layers) {
     if (layer.kind == "AuxHead") aux_flops += layer.flops;
   }
-  const double forward_flops = static_cast<double>(summary.total_flops);
-  const double train_flops = 3 * (forward_flops + aux_flops);
+  const int64_t forward_flops = summary.total_flops;
+  const int64_t train_flops = 3 * (forward_flops + aux_flops);
   if (options.channels_last) to_channels_last(*model);
 
   // Training: exactly the training loop's step on a fixed synthetic batch.

@@ -159,6 +159,17 @@ TEST(BenchCli, MissingDataNamesTheFolder) {
   EXPECT_NE(result.output.find("--no-data"), std::string::npos) << result.output;
 }
 
+TEST(BenchCli, BadCountsAreUsageErrors) {
+  auto result = run_cli("bench --no-data --repeats 0");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--repeats is 0; it must be at least 1"), std::string::npos)
+      << result.output;
+  result = run_cli("bench --no-data --warmup -1");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--warmup is -1; it must be at least 0"), std::string::npos)
+      << result.output;
+}
+
 TEST(BenchCli, HelpListsEveryFlagWithItsDefault) {
   const auto result = run_cli("bench --help");
   ASSERT_EQ(result.exit_code, 0) << result.output;

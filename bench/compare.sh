@@ -26,6 +26,7 @@ python=/usr/bin/python3
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for layout in nchw channels_last; do
   flags=(--threads "$threads" --data "$data")
   [[ $layout == channels_last ]] && flags+=(--channels-last)
@@ -36,19 +37,19 @@ for layout in nchw channels_last; do
 done
 [[ -n "$json_dir" ]] && mkdir -p "$json_dir" && cp "$work"/*.json "$json_dir"/
 
-"$python" - "$work" "$(uptime)" <<'PY'
+"$python" - "$work" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%F)" <<'PY'
 import json, pathlib, sys
-work, load = pathlib.Path(sys.argv[1]), sys.argv[2].strip()
+work, load_before, load_after, day = pathlib.Path(sys.argv[1]), *sys.argv[2:]
 runs = {(impl, layout): json.loads((work / f"{impl}-{layout}.json").read_text())
         for impl in ("cpp", "py") for layout in ("nchw", "channels_last")}
 first = runs["cpp", "nchw"]
 cpu, o = first["cpu"], first["options"]
 print(f"CPU: {cpu['model_name']}, {cpu['cores']} cores, {cpu['isa']}, {cpu['ghz']:.2f} GHz "
-      f"({cpu['ghz_source']}); fp32 peak {cpu['peak_gflops']:.0f} GFLOP/s "
+      f"from {cpu['ghz_source']}; fp32 peak {cpu['peak_gflops']:.0f} GFLOP/s "
       f"({cpu['flops_per_cycle']} FLOP/cycle/core: {cpu['flops_per_cycle_assumption']})")
 print(f"threads: {first['threads']}; {first['implementation']} vs "
-      f"{runs['py', 'nchw']['implementation']}; medians of {o['repeats']} repeats "
-      f"[min-max]; load before the table: {load.split('load average:')[-1].strip()}\n")
+      f"{runs['py', 'nchw']['implementation']}; {day}; median [min-max] of {o['repeats']} "
+      f"repeats; load average before {load_before}, after {load_after}\n")
 print("| quantity | layout | googlenet (C++) | PyTorch | C++ / PyTorch | better |")
 print("|---|---|---:|---:|---:|---|")
 

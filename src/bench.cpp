@@ -191,8 +191,8 @@ void BenchOptions::validate() const {
   at_least(data_batches, 1, "--data-batches");
   at_least(warmup, 0, "--warmup");
   at_least(loader_threads, 0, "--loader-threads");
-  at_least(threads, 0, "--threads (0: LibTorch's default)");
-  at_least(peak_gflops, 0, "--peak-gflops (0: detect)");
+  at_least(threads, 0, "--threads");
+  at_least(peak_gflops, 0, "--peak-gflops");
 }
 
 nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {

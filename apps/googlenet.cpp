@@ -6,6 +6,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "googlenet/bench.h"
 #include "googlenet/checkpoint.h"
 #include "googlenet/download.h"
 #include "googlenet/evaluation.h"
@@ -158,6 +159,36 @@ int main(int argc, char** argv) {
   download->add_option("--dir", download_dir, "Folder to download into");
   download->add_option("--url", download_url, "Where to fetch the archive");
 
+  // bench
+  auto* bench = app.add_subcommand(
+      "bench", "Speed: training, evaluation, batch-1 latency, data pipeline, memory, GFLOP/s");
+  googlenet::BenchOptions bench_options;  // ranges checked by BenchOptions::validate()
+  std::string bench_json;
+  bench->add_flag("--aux", bench_options.model.aux_heads, "Include the auxiliary classifiers");
+  bench->add_flag("--bn", bench_options.model.batch_norm, "Batch norm after every conv");
+  bench->add_flag("--channels-last", bench_options.channels_last,
+                  "NHWC weights, inputs and loader batches (default: NCHW)");
+  bench->add_option("--batch-size", bench_options.batch_size, "Training batch");
+  bench->add_option("--eval-batch-size", bench_options.eval_batch_size, "Evaluation batch");
+  bench->add_option("--warmup", bench_options.warmup, "Untimed iterations before each timing");
+  bench->add_option("--repeats", bench_options.repeats, "Timed repeats (median, min, max)");
+  bench->add_option("--iterations", bench_options.iterations, "Iterations per timed repeat");
+  bench->add_option("--data-batches", bench_options.data_batches,
+                    "Data-pipeline batches per timed repeat");
+  bench->add_option("--data", bench_options.data, "CIFAR-10 folder or archive (data pipeline)");
+  bench->add_flag("--no-data", bench_options.skip_data, "Skip the data pipeline (no data needed)");
+  bench->add_option("--loader-threads", bench_options.loader_threads,
+                    "Threads preparing batches (0: inside next())");
+  bench->add_option("--threads", bench_options.threads, "Compute threads (0: LibTorch's default)");
+  bench->add_option("--seed", bench_options.seed, "Seed of weights, synthetic input, shuffling");
+  bench->add_option("--peak-gflops", bench_options.peak_gflops,
+                    "fp32 peak of this machine (0: cores x GHz x FLOPs/cycle, detected)");
+  bench
+      ->add_option("--json", bench_json,
+                   "Write every number as JSON to this file; '-' or no file: to stdout (the "
+                   "table then goes to stderr)")
+      ->expected(0, 1);
+
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;
     bool found = false;
@@ -216,6 +247,16 @@ int main(int argc, char** argv) {
     } else if (export_cmd->parsed()) {
       googlenet::export_weights(export_from, export_to, keep_aux);
       std::cout << "wrote " << export_to << "\n";
+    } else if (bench->parsed()) {
+      const auto result = googlenet::run_bench(bench_options, std::cerr);
+      const bool json_to_stdout =
+          bench->count("--json") > 0 && (bench_json.empty() || bench_json == "-");
+      (json_to_stdout ? std::cerr : std::cout) << googlenet::format_bench(result);
+      if (json_to_stdout) {
+        std::cout << result.dump(2) << "\n";
+      } else if (!bench_json.empty()) {
+        googlenet::write_json(result, bench_json);
+      }
     } else if (download->parsed()) {
       const bool terminal = googlenet::stderr_is_terminal();
       int64_t last_mb = -1;

@@ -221,10 +221,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   if (options.channels_last) to_channels_last(*model);
 
   // Training: exactly the training loop's step on a fixed synthetic batch.
-  std::vector<std::pair<std::string, torch::Tensor>> parameters;
-  for (const auto& item : model->named_parameters())
-    parameters.emplace_back(item.key(), item.value());
-  Sgd sgd(parameters, kWeightDecay);
+  Sgd sgd(model->named_parameters(), kWeightDecay);
   auto images = synthetic_images(options.batch_size, options.channels_last);
   auto labels = torch::randint(options.model.num_classes, {options.batch_size}, torch::kLong);
   double last_loss = 0;

@@ -55,6 +55,8 @@ CLI::Option* add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::stri
                            "Auxiliary classifiers after 4a and 4d, loss weight 0.3 (default "
                            "recipe: on; reference: off)");
   cmd.add_flag("--bn", c.batch_norm, "Batch norm after every conv (Inception-v2 style)");
+  cmd.add_flag("!--nchw", c.channels_last,
+               "Keep weights and batches in NCHW (default: channels-last, same values, faster)");
   cmd.add_option("--init", c.init_weights, "Start from a state_dict saved by torch.save")
       ->check(CLI::ExistingFile);
   cmd.add_option("--train-subset", c.train_subset, "Train on the first N images (0: all)")

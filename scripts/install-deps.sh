@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build
   libtorch-dev            # LibTorch 1.13.1 (CPU, oneDNN, c10d with Gloo)
+  libopenblas0-openmp     # BLAS for LibTorch's matmuls: Debian's default is the netlib
+                          # reference BLAS, which made the aux heads' linears 45% of a
+                          # training step (README, Speed); OpenMP build, as LibTorch's own
   libcli11-dev            # command line
   nlohmann-json3-dev      # configs, reports
   libarchive-dev          # reading the .tar.gz archives in place

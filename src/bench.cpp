@@ -75,16 +75,6 @@ Spread rates(const std::vector<double>& seconds, double per_repeat) {
   return spread_of(values);
 }
 
-// Python's module.to(memory_format=torch.channels_last): 4-d weights in NHWC order.
-void to_channels_last(torch::nn::Module& model) {
-  torch::NoGradGuard no_grad;
-  for (auto& parameter : model.parameters()) {
-    if (parameter.dim() == 4) {
-      parameter.set_data(parameter.contiguous(torch::MemoryFormat::ChannelsLast));
-    }
-  }
-}
-
 torch::Tensor synthetic_images(int64_t batch, bool channels_last) {
   auto images = torch::randn({batch, kCifarChannels, kCifarSide, kCifarSide});
   return channels_last ? images.contiguous(torch::MemoryFormat::ChannelsLast) : images;

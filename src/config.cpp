@@ -51,7 +51,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, init_wei
                                                 epochs, schedule_epochs, batch_size,
                                                 test_batch_size, max_lr, weight_decay, seed,
                                                 threads, loader_threads, device, aux_heads,
-                                                batch_norm, train_subset, test_subset, log_every)
+                                                batch_norm, channels_last, train_subset,
+                                                test_subset, log_every)
 
 nlohmann::json to_json(const TrainConfig& config) { return config; }
 

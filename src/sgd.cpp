@@ -58,7 +58,8 @@ void Sgd::load_momentum_buffers(const std::vector<std::pair<std::string, torch::
                                c10::str(buffer.sizes()) + ", the parameter has " +
                                c10::str(parameter.sizes()));
     }
-    it->second->buffer = buffer.to(parameter.options()).clone();
+    // empty_like: the buffer takes the parameter's device, dtype and memory format.
+    it->second->buffer = torch::empty_like(parameter).copy_(buffer);
   }
 }
 

@@ -113,6 +113,7 @@ void load_initial_weights(GoogLeNetImpl& model, const std::string& path) {
 
 void finish_setup(Run& run) {
   run.model->to(run.device);
+  if (run.config.channels_last) to_channels_last(*run.model);
   run.sgd = std::make_unique<Sgd>(run.model->named_parameters(), run.config.weight_decay);
 }
 
@@ -134,12 +135,14 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
   train_options.batch_size = config.batch_size;
   train_options.seed = config.seed;
   train_options.threads = config.loader_threads;
+  train_options.channels_last = config.channels_last;
   CifarLoader train_loader(run.train_data, train_options);
   LoaderOptions test_options;
   test_options.batch_size = config.test_batch_size;
   test_options.shuffle = false;
   test_options.augment = false;
   test_options.threads = config.loader_threads;
+  test_options.channels_last = config.channels_last;
   CifarLoader test_loader(run.test_data, test_options);
 
   const int64_t steps_per_epoch = train_loader.batches_per_epoch();

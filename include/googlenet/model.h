@@ -108,4 +108,9 @@ TORCH_MODULE(GoogLeNet);
 // Learnable parameters of the model (buffers excluded).
 int64_t count_parameters(const torch::nn::Module& module);
 
+// Python's module.to(memory_format=torch.channels_last): every 4-d parameter in NHWC
+// order, so convolutions run on oneDNN's channels-last kernels without reorders (on
+// CPU the training step is ~1.4x faster; README, Speed). Values are unchanged.
+void to_channels_last(torch::nn::Module& module);
+
 }  // namespace googlenet

@@ -5,11 +5,13 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "googlenet/bench.h"
 #include "googlenet/checkpoint.h"
 #include "googlenet/download.h"
 #include "googlenet/evaluation.h"
+#include "googlenet/launch.h"
 #include "googlenet/predict.h"
 #include "googlenet/progress.h"
 #include "googlenet/summary.h"
@@ -68,6 +70,20 @@ CLI::Option* add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::stri
   return aux;
 }
 
+// This command line without --nproc: what each launched worker runs.
+std::vector<std::string> worker_command_line(int argc, char** argv) {
+  std::vector<std::string> args{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--nproc") {
+      ++i;
+    } else if (arg.rfind("--nproc=", 0) != 0) {
+      args.push_back(arg);
+    }
+  }
+  return args;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,6 +112,32 @@ int main(int argc, char** argv) {
   train->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
   train->add_option("--loader-threads", loader_threads, "Threads preparing batches")
       ->check(CLI::PositiveNumber);
+  // Data-parallel training; the flags override torchrun's environment variables.
+  int nproc = 1, timeout_seconds = 300;
+  googlenet::DistributedOptions distributed;
+  train->add_option("--nproc", nproc, "Start this many local processes training together")
+      ->check(CLI::Range(1, 256))
+      ->group("Multi-process");
+  auto* rank_flag = train->add_option("--rank", distributed.rank, "This process's rank (RANK)")
+                        ->group("Multi-process");
+  auto* world_flag =
+      train->add_option("--world-size", distributed.world_size, "Processes in all (WORLD_SIZE)")
+          ->group("Multi-process");
+  auto* local_rank_flag =
+      train->add_option("--local-rank", distributed.local_rank, "Rank on this machine (LOCAL_RANK)")
+          ->group("Multi-process");
+  auto* addr_flag =
+      train->add_option("--master-addr", distributed.master_addr, "Address of rank 0 (MASTER_ADDR)")
+          ->group("Multi-process");
+  auto* port_flag =
+      train->add_option("--master-port", distributed.master_port, "Port of rank 0 (MASTER_PORT)")
+          ->check(CLI::Range(1, 65535))
+          ->group("Multi-process");
+  train
+      ->add_option("--dist-timeout", timeout_seconds,
+                   "Seconds a rank waits for the others before failing")
+      ->check(CLI::PositiveNumber)
+      ->group("Multi-process");
 
   // test
   auto* test = app.add_subcommand("test", "Evaluate a checkpoint or weights file on the test set");
@@ -168,6 +210,15 @@ int main(int argc, char** argv) {
   std::string bench_json;
   bench->add_flag("--aux", bench_options.model.aux_heads, "Include the auxiliary classifiers");
   bench->add_flag("--bn", bench_options.model.batch_norm, "Batch norm after every conv");
+  bench
+      ->add_option_function<std::string>(
+          "--precision",
+          [&](const std::string& name) {
+            bench_options.precision = googlenet::precision_from_string(name);
+          },
+          "fp32, or bf16 (autocast: convolutions and linears in bfloat16)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->default_str("fp32");
   bench->add_flag("--channels-last", bench_options.channels_last,
                   "NHWC weights, inputs and loader batches (default: NCHW)");
   bench->add_option("--batch-size", bench_options.batch_size, "Training batch");
@@ -224,18 +275,46 @@ int main(int argc, char** argv) {
           }
         }
       }
+      if (nproc > 1) {
+        googlenet::LaunchOptions launch;
+        launch.nproc = nproc;
+        if (addr_flag->count() > 0) launch.master_addr = distributed.master_addr;
+        if (port_flag->count() > 0) launch.master_port = distributed.master_port;
+        launch.worker_args = worker_command_line(argc, argv);
+        // Every rank must name the same run folder; the cores are shared out.
+        if (resume_dir.empty() && config.out.empty()) {
+          launch.worker_args.insert(launch.worker_args.end(),
+                                    {"--out", googlenet::default_run_dir()});
+        }
+        if (threads == 0) {
+          const int cores = static_cast<int>(std::thread::hardware_concurrency());
+          launch.worker_args.insert(launch.worker_args.end(),
+                                    {"--threads", std::to_string(std::max(1, cores / nproc))});
+        }
+        return googlenet::launch_local_workers(launch, std::cerr);
+      }
+      googlenet::DistributedOptions defaults = distributed;
+      auto dist = googlenet::distributed_from_environment(defaults);
+      if (rank_flag->count() > 0) dist.rank = distributed.rank;
+      if (world_flag->count() > 0) dist.world_size = distributed.world_size;
+      if (local_rank_flag->count() > 0) dist.local_rank = distributed.local_rank;
+      if (addr_flag->count() > 0) dist.master_addr = distributed.master_addr;
+      if (port_flag->count() > 0) dist.master_port = distributed.master_port;
+      dist.timeout = std::chrono::seconds(timeout_seconds);
+      dist.validate();
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
       googlenet::TrainResult result;
       if (!resume_dir.empty()) {
-        result = googlenet::resume(resume_dir, g_stop, threads, loader_threads);
+        result = googlenet::resume(resume_dir, g_stop, threads, loader_threads, dist);
       } else {
         config.recipe = googlenet::recipe_from_string(recipe);
         if (aux_flag->count() == 0) config.aux_heads = config.recipe == googlenet::Recipe::kDefault;
         config.threads = threads;
         config.loader_threads = loader_threads;
-        result = googlenet::train(config, g_stop);
+        result = googlenet::train(config, g_stop, dist);
       }
+      if (dist.rank != 0) return 0;
       std::cout << "done: final test accuracy " << 100 * result.final_accuracy << "%, best "
                 << 100 * result.best_accuracy << "%; run folder " << result.run_dir.string()
                 << "\n";

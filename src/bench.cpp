@@ -13,6 +13,7 @@
 #include "googlenet/cifar.h"
 #include "googlenet/loader.h"
 #include "googlenet/machine.h"
+#include "googlenet/precision.h"
 #include "googlenet/sgd.h"
 #include "googlenet/summary.h"
 
@@ -216,12 +217,16 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   auto labels = torch::randint(options.model.num_classes, {options.batch_size}, torch::kLong);
   double last_loss = 0;
   auto train_step = [&] {
-    auto out = model->forward_all(images);
-    auto main_loss = torch::cross_entropy_loss(out.logits, labels);
-    auto loss = main_loss;
-    if (out.aux1.defined()) {
-      loss = loss + kAuxLossWeight * (torch::cross_entropy_loss(out.aux1, labels) +
-                                      torch::cross_entropy_loss(out.aux2, labels));
+    torch::Tensor main_loss, loss;
+    {
+      AutocastScope autocast(options.precision);
+      auto out = model->forward_all(images);
+      main_loss = torch::cross_entropy_loss(out.logits, labels);
+      loss = main_loss;
+      if (out.aux1.defined()) {
+        loss = loss + kAuxLossWeight * (torch::cross_entropy_loss(out.aux1, labels) +
+                                        torch::cross_entropy_loss(out.aux2, labels));
+      }
     }
     last_loss = main_loss.item<double>();
     sgd.zero_grad();
@@ -242,14 +247,18 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   log << "bench: evaluation, batch " << options.eval_batch_size << "\n";
   memory.start();
   images = synthetic_images(options.eval_batch_size, options.channels_last);
-  const Spread eval = rates(time_repeats(options, [&] { model->forward(images); }),
+  auto forward = [&] {
+    AutocastScope autocast(options.precision);
+    model->forward(images);
+  };
+  const Spread eval = rates(time_repeats(options, forward),
                             static_cast<double>(options.iterations * options.eval_batch_size));
   const int64_t eval_rss = memory.stop();
   log << "bench: latency, batch 1\n";
   memory.start();
   images = synthetic_images(1, options.channels_last);
   std::vector<double> latency_ms;
-  for (double s : time_repeats(options, [&] { model->forward(images); }))
+  for (double s : time_repeats(options, forward))
     latency_ms.push_back(1000 * s / options.iterations);
   const Spread latency = spread_of(latency_ms);
   const int64_t latency_rss = memory.stop();
@@ -262,6 +271,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
       {"aux", options.model.aux_heads},
       {"bn", options.model.batch_norm},
       {"channels_last", options.channels_last},
+      {"precision", to_string(options.precision)},
       {"batch_size", options.batch_size},
       {"eval_batch_size", options.eval_batch_size},
       {"warmup", options.warmup},

@@ -33,6 +33,7 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   root.emplace_back("model", to_saved(c.model));
   root.emplace_back("momentum", to_saved(c.momentum));
   if (c.rng_state.defined()) root.emplace_back("rng", c.rng_state);
+  if (!c.rank_rng_states.empty()) root.emplace_back("rank_rng", to_saved(c.rank_rng_states));
   torch_save(path.string(), SavedValue(std::move(root)));
 }
 
@@ -70,6 +71,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     c.model = root.at("model").to_state_dict();
     c.momentum = root.at("momentum").to_state_dict();
     if (const auto* rng = root.find("rng")) c.rng_state = rng->as_tensor();
+    if (const auto* ranks = root.find("rank_rng")) c.rank_rng_states = ranks->to_state_dict();
     return c;
   } catch (const std::exception& e) {
     throw std::runtime_error(path.string() + ": damaged googlenet checkpoint: " + e.what());

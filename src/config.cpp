@@ -52,7 +52,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, init_wei
                                                 test_batch_size, max_lr, weight_decay, seed,
                                                 threads, loader_threads, device, aux_heads,
                                                 batch_norm, channels_last, train_subset,
-                                                test_subset, log_every)
+                                                test_subset, log_every, world_size)
 
 nlohmann::json to_json(const TrainConfig& config) { return config; }
 

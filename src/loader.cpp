@@ -37,6 +37,11 @@ void check_options(const LoaderOptions& o) {
   }
 }
 
+int64_t shard_size(int64_t n, const LoaderOptions& options) {
+  if (options.pad_shards) return ceil_div(n, options.world_size);
+  return n > options.rank ? ceil_div(n - options.rank, options.world_size) : 0;
+}
+
 }  // namespace
 
 std::vector<int64_t> shard_indices(int64_t n, int64_t epoch, const LoaderOptions& options) {
@@ -52,7 +57,7 @@ std::vector<int64_t> shard_indices(int64_t n, int64_t epoch, const LoaderOptions
       std::swap(order[i], order[j]);
     }
   }
-  const int64_t per_rank = ceil_div(n, options.world_size);
+  const int64_t per_rank = shard_size(n, options);
   std::vector<int64_t> shard;
   shard.reserve(per_rank);
   for (int64_t k = 0; k < per_rank; ++k) {
@@ -154,7 +159,7 @@ CifarLoader::CifarLoader(std::shared_ptr<const Cifar10> data, LoaderOptions opti
   }
   state_->data = std::move(data);
   state_->options = options;
-  state_->samples = ceil_div(state_->data->size(), options.world_size);
+  state_->samples = shard_size(state_->data->size(), options);
   state_->batches = ceil_div(state_->samples, options.batch_size);
   for (int64_t t = 0; t < options.threads; ++t) {
     state_->workers.emplace_back([state = state_.get()] { state->work(); });

@@ -11,6 +11,7 @@
 
 #include "googlenet/checkpoint.h"
 #include "googlenet/cifar.h"
+#include "googlenet/distributed.h"
 #include "googlenet/evaluation.h"
 #include "googlenet/loader.h"
 #include "googlenet/progress.h"
@@ -34,7 +35,9 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string timestamp_run_dir() {
+}  // namespace
+
+std::string default_run_dir() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   localtime_r(&now, &tm);
@@ -42,6 +45,8 @@ std::string timestamp_run_dir() {
   name << "runs/" << std::put_time(&tm, "%Y%m%d-%H%M%S");
   return name.str();
 }
+
+namespace {
 
 std::shared_ptr<const Cifar10> take_first(Cifar10 data, int64_t count) {
   if (count > 0 && count < data.size()) {
@@ -70,27 +75,54 @@ struct Run {
   GoogLeNet model{nullptr};
   std::unique_ptr<Sgd> sgd;
   Checkpoint position;  // epoch/batch/best of the last completed step; model unused
+  // Data-parallel runs (world_size > 1): rank 0 alone writes files and prints.
+  std::unique_ptr<Communicator> communicator;
+  std::unique_ptr<GradientReducer> reducer;
+  bool leader = true;
+
+  int world_size() const { return communicator ? communicator->world_size() : 1; }
 };
 
+// Every rank's generator (dropout in the aux heads) travels in rank 0's checkpoint.
 Checkpoint snapshot(Run& run) {
   Checkpoint c = run.position;
   c.config = run.config;
   c.class_names = run.train_data->class_names;
+  c.rng_state = at::detail::getDefaultCPUGenerator().get_state();
+  if (run.communicator) {
+    // BN running statistics are each rank's own; rank 0's are the run's, as in
+    // DistributedDataParallel, which broadcasts buffers from rank 0.
+    run.communicator->broadcast(run.model->buffers());
+    const auto states = run.communicator->all_gather(c.rng_state);
+    for (size_t r = 1; r < states.size(); ++r) {
+      c.rank_rng_states.emplace_back(std::to_string(r), states[r]);
+    }
+  }
   c.model = state_dict(*run.model);
   c.momentum = run.sgd->momentum_buffers();
-  c.rng_state = at::detail::getDefaultCPUGenerator().get_state();
   return c;
 }
 
-void prepare(Run& run, int threads) {
+void prepare(Run& run, int threads, const DistributedOptions& distributed) {
   if (threads > 0) torch::set_num_threads(threads);
   run.device = resolve_device(run.config.device);
+  if (distributed.enabled()) {
+    if (run.device != torch::kCPU) {
+      throw std::invalid_argument(
+          "multi-process training runs on the CPU (Gloo); this LibTorch build has no NCCL "
+          "process group wired in: use --device cpu");
+    }
+    run.communicator = std::make_unique<Communicator>(distributed);
+    run.leader = distributed.rank == 0;
+  }
   run.train_data =
       take_first(load_cifar10(run.config.data, Split::kTrain), run.config.train_subset);
   run.test_data = take_first(load_cifar10(run.config.data, Split::kTest), run.config.test_subset);
   torch::manual_seed(run.config.seed);
   run.model = GoogLeNet(run.config.model_options());
   run.model->initialize(run.config.init_scheme());
+  // Same initial weights everywhere (broadcast in finish_setup); own dropout streams.
+  if (distributed.rank > 0) torch::manual_seed(run.config.seed + 7919 * distributed.rank);
 }
 
 // --init: weights of the reference module (or of a run). A file without aux-head
@@ -115,6 +147,36 @@ void finish_setup(Run& run) {
   run.model->to(run.device);
   if (run.config.channels_last) to_channels_last(*run.model);
   run.sgd = std::make_unique<Sgd>(run.model->named_parameters(), run.config.weight_decay);
+  if (run.communicator) {
+    // DistributedDataParallel's start: every rank takes rank 0's weights.
+    auto state = run.model->parameters();
+    for (auto& buffer : run.model->buffers()) state.push_back(buffer);
+    run.communicator->broadcast(state);
+    run.reducer = std::make_unique<GradientReducer>(*run.communicator, run.model->parameters());
+  }
+}
+
+// Test loss and confusion summed over the ranks' shards: the same numbers one
+// process evaluating the whole test set gets.
+Evaluation reduce_evaluation(Communicator& communicator, const Evaluation& local) {
+  const auto& names = local.confusion.class_names();
+  const auto k = static_cast<int64_t>(names.size());
+  auto sums = torch::zeros({k * k + 1}, torch::kFloat64);
+  auto* s = sums.data_ptr<double>();
+  for (int64_t t = 0; t < k; ++t) {
+    for (int64_t p = 0; p < k; ++p) s[t * k + p] = static_cast<double>(local.confusion.count(t, p));
+  }
+  s[k * k] = local.loss * static_cast<double>(local.confusion.total());
+  communicator.all_reduce_sum(sums);
+  s = sums.data_ptr<double>();
+  Evaluation total{0, ConfusionMatrix(names)};
+  for (int64_t t = 0; t < k; ++t) {
+    for (int64_t p = 0; p < k; ++p) {
+      for (auto n = static_cast<int64_t>(s[t * k + p]); n > 0; --n) total.confusion.add(t, p);
+    }
+  }
+  total.loss = s[k * k] / std::max<int64_t>(1, total.confusion.total());
+  return total;
 }
 
 std::string format_epoch_line(int64_t epoch, int64_t epochs, double train_loss,
@@ -129,6 +191,14 @@ std::string format_epoch_line(int64_t epoch, int64_t epochs, double train_loss,
   return line.str();
 }
 
+// Whether any rank was asked to stop: the same answer on every rank.
+bool stopping_after_epoch(Run& run, const std::atomic<bool>& stop) {
+  if (!run.communicator) return stop.load();
+  auto flag = torch::tensor({stop.load() ? 1.0 : 0.0}, torch::kFloat64);
+  run.communicator->all_reduce_sum(flag);
+  return flag.item<double>() > 0;
+}
+
 TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
   const auto& config = run.config;
   LoaderOptions train_options;
@@ -136,6 +206,8 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
   train_options.seed = config.seed;
   train_options.threads = config.loader_threads;
   train_options.channels_last = config.channels_last;
+  train_options.rank = run.communicator ? run.communicator->rank() : 0;
+  train_options.world_size = run.world_size();
   CifarLoader train_loader(run.train_data, train_options);
   LoaderOptions test_options;
   test_options.batch_size = config.test_batch_size;
@@ -143,11 +215,20 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
   test_options.augment = false;
   test_options.threads = config.loader_threads;
   test_options.channels_last = config.channels_last;
+  test_options.rank = train_options.rank;
+  test_options.world_size = train_options.world_size;
+  test_options.pad_shards = false;
   CifarLoader test_loader(run.test_data, test_options);
+  std::ostream silent(nullptr);  // ranks other than 0 print nothing
+  std::ostream& console = run.leader ? std::cout : silent;
+  std::ostream& err = run.leader ? std::cerr : silent;
 
   const int64_t steps_per_epoch = train_loader.batches_per_epoch();
   const auto schedule = make_schedule(config, steps_per_epoch);
-  MetricsLog metrics(run.dir, resumed ? std::optional<int64_t>(run.position.epoch) : std::nullopt);
+  std::optional<MetricsLog> metrics;
+  if (run.leader) {
+    metrics.emplace(run.dir, resumed ? std::optional<int64_t>(run.position.epoch) : std::nullopt);
+  }
   TrainResult result{run.dir, 0, run.position.best_accuracy};
 
   for (int64_t epoch = run.position.epoch; epoch < config.epochs; ++epoch) {
@@ -158,9 +239,9 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
     bar.label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs);
     bar.total = steps_per_epoch - run.position.batch;
     bar.interactive = stderr_is_terminal();
-    ProgressBar progress(bar, std::cerr);
+    ProgressBar progress(bar, err);
     double window_loss = 0;
-    int64_t window_count = 0, images = 0;
+    int64_t window_count = 0, images = 0, steps_done = 0;
     double lr = 0;
     for (int64_t b = run.position.batch; b < steps_per_epoch; ++b) {
       auto batch = train_loader.next();
@@ -178,21 +259,35 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
                                         torch::cross_entropy_loss(out.aux2, y));
       }
       // Reported losses are the main head's, comparable with and without aux heads.
-      const double loss_value = main_loss.item<double>();
-      if (!std::isfinite(loss.item<double>())) {
+      double loss_value = main_loss.item<double>();
+      double total_loss = loss.item<double>();
+      bool stopping = stop.load();
+      if (run.communicator) {
+        // One small all-reduce per step: the global mean loss, and the same decision
+        // on every rank to stop (Ctrl-C) or to give up (a non-finite loss anywhere).
+        auto shared =
+            torch::tensor({loss_value, total_loss, stopping ? 1.0 : 0.0}, torch::kFloat64);
+        run.communicator->all_reduce_sum(shared);
+        loss_value = shared[0].item<double>() / run.world_size();
+        total_loss = shared[1].item<double>();
+        stopping = shared[2].item<double>() > 0;
+      }
+      if (!std::isfinite(total_loss)) {
         progress.close();
         std::ostringstream message;
-        message << "loss is " << loss.item<double>() << " at epoch " << epoch + 1 << ", iteration "
-                << b + 1 << " (lr " << lr << "); stopped before the update. The last good "
+        message << "loss is " << total_loss << " at epoch " << epoch + 1 << ", iteration " << b + 1
+                << " (lr " << lr << "); stopped before the update. The last good "
                 << "checkpoint " << (run.dir / "last.pt").string()
                 << " is intact; try a lower --lr or --bn";
         throw NonFiniteLoss(message.str());
       }
       run.sgd->zero_grad();
       loss.backward();
+      if (run.reducer) run.reducer->finish();
       run.sgd->step(lr, schedule.momentum(step));
 
       run.position.batch = b + 1;
+      ++steps_done;
       run.position.epoch_loss_sum += loss_value;
       run.position.epoch_loss_count += 1;
       window_loss += loss_value;
@@ -202,15 +297,16 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
       if ((b + 1) % config.log_every == 0) {
         const double mean = window_loss / window_count;
         progress.clear();
-        std::cout << "[Epoch " << epoch + 1 << ", Iteration " << b + 1 << "] loss: " << std::fixed
-                  << std::setprecision(3) << mean << std::endl;
-        metrics.append(IterationRow{epoch + 1, b + 1, mean});
+        console << "[Epoch " << epoch + 1 << ", Iteration " << b + 1 << "] loss: " << std::fixed
+                << std::setprecision(3) << mean << std::endl;
+        if (metrics) metrics->append(IterationRow{epoch + 1, b + 1, mean});
         window_loss = 0;
         window_count = 0;
       }
-      if (stop.load() && b + 1 < steps_per_epoch) {
+      if (stopping && b + 1 < steps_per_epoch) {
         progress.close();
-        save_checkpoint(run.dir / "last.pt", snapshot(run));
+        const auto checkpoint = snapshot(run);
+        if (run.leader) save_checkpoint(run.dir / "last.pt", checkpoint);
         throw TrainingInterrupted("interrupted in epoch " + std::to_string(epoch + 1) +
                                   " after iteration " + std::to_string(b + 1) +
                                   "; checkpoint saved. Resume with: googlenet train --resume " +
@@ -222,14 +318,25 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
     const double train_loss =
         run.position.epoch_loss_sum / std::max<int64_t>(1, run.position.epoch_loss_count);
 
-    const Evaluation eval =
-        evaluate(run.model, test_loader, run.device, run.test_data->class_names);
+    if (run.communicator) run.communicator->broadcast(run.model->buffers());  // BN statistics
+    Evaluation eval = evaluate(run.model, test_loader, run.device, run.test_data->class_names);
+    if (run.communicator) eval = reduce_evaluation(*run.communicator, eval);
     const double seconds = seconds_since(epoch_start);
-    EpochRow row{
-        epoch + 1, train_loss, eval.loss, eval.accuracy(), lr, seconds, images / train_seconds};
-    std::cout << format_epoch_line(epoch + 1, config.epochs, train_loss, eval, lr, seconds,
-                                   row.images_per_second)
-              << std::endl;
+    EpochRow row{epoch + 1,
+                 train_loss,
+                 eval.loss,
+                 eval.accuracy(),
+                 lr,
+                 seconds,
+                 images * run.world_size() / train_seconds};
+    console << format_epoch_line(epoch + 1, config.epochs, train_loss, eval, lr, seconds,
+                                 row.images_per_second);
+    if (run.reducer) {
+      console << " | all-reduce wait " << std::setprecision(1)
+              << 1000 * run.reducer->take_wait_seconds() / std::max<int64_t>(1, steps_done)
+              << " ms/step";
+    }
+    console << std::endl;
 
     run.position.epoch = epoch + 1;
     run.position.batch = 0;
@@ -238,13 +345,15 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
     const bool best = eval.accuracy() > run.position.best_accuracy;
     if (best) run.position.best_accuracy = eval.accuracy();
     const auto checkpoint = snapshot(run);
-    save_checkpoint(run.dir / "last.pt", checkpoint);
-    if (best) save_checkpoint(run.dir / "best.pt", checkpoint);
-    metrics.append(row);
-    write_training_plot(run.dir / "curves.svg", metrics.epochs());
+    if (run.leader) {
+      save_checkpoint(run.dir / "last.pt", checkpoint);
+      if (best) save_checkpoint(run.dir / "best.pt", checkpoint);
+      metrics->append(row);
+      write_training_plot(run.dir / "curves.svg", metrics->epochs());
+    }
     result.final_accuracy = eval.accuracy();
     result.best_accuracy = run.position.best_accuracy;
-    if (stop.load() && epoch + 1 < config.epochs) {
+    if (stopping_after_epoch(run, stop) && epoch + 1 < config.epochs) {
       throw TrainingInterrupted("interrupted after epoch " + std::to_string(epoch + 1) +
                                 "; checkpoint saved. Resume with: googlenet train --resume " +
                                 run.dir.string());
@@ -255,56 +364,73 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
 
 }  // namespace
 
-TrainResult train(const TrainConfig& input_config, const std::atomic<bool>& stop) {
+TrainResult train(const TrainConfig& input_config, const std::atomic<bool>& stop,
+                  const DistributedOptions& distributed) {
   input_config.validate();
+  distributed.validate();
   Run run;
   run.config = input_config;
-  if (run.config.out.empty()) run.config.out = timestamp_run_dir();
+  run.config.world_size = distributed.world_size;
+  if (run.config.out.empty()) run.config.out = default_run_dir();
   run.dir = run.config.out;
-  if (fs::exists(run.dir / "last.pt")) {
+  if (distributed.rank == 0 && fs::exists(run.dir / "last.pt")) {
     throw std::runtime_error(run.dir.string() +
                              " already holds a run (last.pt): continue it with "
                              "--resume " +
                              run.dir.string() + ", or choose another --out");
   }
-  prepare(run, run.config.threads);
+  prepare(run, run.config.threads, distributed);
   if (!run.config.init_weights.empty()) load_initial_weights(*run.model, run.config.init_weights);
   finish_setup(run);
-  fs::create_directories(run.dir);
-  {
+  if (run.leader) {
+    fs::create_directories(run.dir);
     std::ofstream out(run.dir / "config.json");
     out << to_json(run.config).dump(2) << "\n";
+    std::cerr << "run folder: " << run.dir.string() << "\n";
   }
-  std::cerr << "run folder: " << run.dir.string() << "\n";
   return run_epochs(run, stop, /*resumed=*/false);
 }
 
 TrainResult resume(const fs::path& run_dir, const std::atomic<bool>& stop, int threads,
-                   int loader_threads) {
+                   int loader_threads, const DistributedOptions& distributed) {
+  distributed.validate();
   Checkpoint checkpoint = load_checkpoint(run_dir / "last.pt");
+  if (checkpoint.config.world_size != distributed.world_size) {
+    throw std::invalid_argument(
+        run_dir.string() + " was trained by " + std::to_string(checkpoint.config.world_size) +
+        " process(es); resume it with as many (--nproc " +
+        std::to_string(checkpoint.config.world_size) +
+        " or WORLD_SIZE), since the data shards and the batch depend on it");
+  }
   Run run;
   run.config = checkpoint.config;
   run.config.out = run_dir.string();
   if (threads > 0) run.config.threads = threads;
   if (loader_threads > 0) run.config.loader_threads = loader_threads;
   run.dir = run_dir;
-  prepare(run, run.config.threads);
+  prepare(run, run.config.threads, distributed);
   load_state_dict(*run.model, checkpoint.model, (run_dir / "last.pt").string());
   finish_setup(run);
   run.sgd->load_momentum_buffers(checkpoint.momentum);
-  if (checkpoint.rng_state.defined()) {
+  torch::Tensor rng_state = checkpoint.rng_state;
+  for (const auto& [rank, state] : checkpoint.rank_rng_states) {
+    if (rank == std::to_string(distributed.rank)) rng_state = state;
+  }
+  if (rng_state.defined()) {
     at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle: shares state
-    generator.set_state(checkpoint.rng_state);
+    generator.set_state(rng_state);
   }
   run.position = checkpoint;
   run.position.model.clear();
   run.position.momentum.clear();
+  run.position.rank_rng_states.clear();
   if (run.position.epoch >= run.config.epochs) {
     throw std::runtime_error(run_dir.string() + " has finished all " +
                              std::to_string(run.config.epochs) + " epochs; nothing to resume");
   }
-  std::cerr << "resuming " << run_dir.string() << " at epoch " << run.position.epoch + 1
-            << ", iteration " << run.position.batch + 1 << "\n";
+  if (run.leader)
+    std::cerr << "resuming " << run_dir.string() << " at epoch " << run.position.epoch + 1
+              << ", iteration " << run.position.batch + 1 << "\n";
   return run_epochs(run, stop, /*resumed=*/true);
 }
 

@@ -2,6 +2,9 @@
 // scratch folders, and running the `googlenet` binary as a user would.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -51,5 +54,32 @@ std::string error_of(const std::function<void()>& f) {
 
 // Runs the built `googlenet` binary with `args` (shell-quoted by the caller).
 CommandResult run_cli(const std::string& args);
+
+// The `googlenet` binary running in the background (args as for run_cli), its
+// stdout and stderr captured, for tests that signal or kill it mid-run.
+class BackgroundCli {
+ public:
+  explicit BackgroundCli(const std::string& args);
+  ~BackgroundCli();  // SIGKILLs and reaps it if it still runs
+  BackgroundCli(const BackgroundCli&) = delete;
+  BackgroundCli& operator=(const BackgroundCli&) = delete;
+
+  // Reads output until it contains `text` (true), or the output ends or `timeout`
+  // passes (false).
+  bool wait_for(const std::string& text, std::chrono::seconds timeout);
+  // Reads to the end and reaps: the exit code (128 + signal when killed), or -1 when
+  // it was still running after `timeout` (it is then killed).
+  int wait(std::chrono::seconds timeout);
+  pid_t pid() const { return pid_; }
+  const std::string& output() const { return output_; }
+
+ private:
+  bool read_some(std::chrono::milliseconds timeout);  // false at end of output
+
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool reaped_ = false;
+  std::string output_;
+};
 
 }  // namespace googlenet::testing

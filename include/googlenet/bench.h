@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "googlenet/model.h"
+#include "googlenet/precision.h"
 
 namespace googlenet {
 
@@ -29,7 +30,8 @@ nlohmann::json to_json(const Spread& spread);
 struct BenchOptions {
   ModelOptions model;          // --aux, --bn; weights: the default recipe's Xavier init
   bool channels_last = false;  // NHWC weights and inputs (and loader output)
-  int64_t batch_size = 128;    // training step
+  Precision precision = Precision::kFloat32;  // bf16: autocast (fp32 weights)
+  int64_t batch_size = 128;                   // training step
   int64_t eval_batch_size = 100;
   int64_t warmup = 3;          // untimed iterations before each measurement
   int64_t repeats = 5;         // timed repeats; median and min/max over them

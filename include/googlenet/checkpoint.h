@@ -1,6 +1,7 @@
 // Training checkpoints: everything needed to continue a run exactly where it
 // stopped. Stored in PyTorch's torch.save format, so Python can torch.load them too:
 // {"model": state_dict, "momentum": {name: buffer}, "rng": uint8 generator state,
+//  "rank_rng": {rank: generator state} (multi-process runs only),
 //  "meta": JSON text (format, config, position, best accuracy, class names)}.
 #pragma once
 
@@ -18,9 +19,10 @@ namespace googlenet {
 
 struct Checkpoint {
   TrainConfig config;
-  StateDict model;          // state_dict, reference names
-  StateDict momentum;       // SGD momentum buffers by parameter name
-  torch::Tensor rng_state;  // CPU generator (dropout of the aux heads)
+  StateDict model;            // state_dict, reference names
+  StateDict momentum;         // SGD momentum buffers by parameter name
+  torch::Tensor rng_state;    // CPU generator (dropout of the aux heads)
+  StateDict rank_rng_states;  // data-parallel runs: ranks 1.. ("1", "2", ...) generators
   std::vector<std::string> class_names;
   int64_t epoch = 0;          // epochs completed
   int64_t batch = 0;          // batches completed in epoch `epoch` (non-zero after Ctrl-C)

@@ -28,6 +28,10 @@ struct LoaderOptions {
   bool channels_last = false;  // images in NHWC memory (sizes stay N x 3 x 32 x 32)
   int64_t rank = 0;            // this process's shard, 0 <= rank < world_size
   int64_t world_size = 1;
+  // true: every rank gets ceil(n / world_size) samples, wrapping around (training,
+  // where ranks must take equal steps); false: ranks r, r + world_size, ... < n, so
+  // each sample is seen exactly once over all ranks (sharded evaluation).
+  bool pad_shards = true;
 };
 
 struct Batch {
@@ -40,8 +44,8 @@ struct Batch {
 
 // The dataset indices this rank visits in `epoch`, in order. PyTorch's
 // DistributedSampler semantics: one permutation shared by all ranks (or 0..n-1
-// unshuffled), padded by wrapping around to a multiple of world_size, and rank r
-// taking positions r, r + world_size, ...
+// unshuffled), padded by wrapping around to a multiple of world_size (unless
+// !pad_shards), and rank r taking positions r, r + world_size, ...
 std::vector<int64_t> shard_indices(int64_t dataset_size, int64_t epoch,
                                    const LoaderOptions& options);
 

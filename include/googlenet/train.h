@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "googlenet/config.h"
+#include "googlenet/distributed.h"
 #include "googlenet/model.h"
 
 namespace googlenet {
@@ -36,8 +37,18 @@ struct TrainResult {
 // non-empty `resume_dir`, continues the run saved there. Sets `stop` from a signal
 // handler to interrupt: the current step finishes, a checkpoint is written and
 // TrainingInterrupted is thrown.
-TrainResult train(const TrainConfig& config, const std::atomic<bool>& stop);
+//
+// With distributed.world_size > 1 this process is one rank of a data-parallel run
+// (DistributedDataParallel's semantics): config.batch_size is per rank, so the
+// global batch is batch_size x world_size and the learning rate is left as given;
+// rank 0 alone writes the run folder and prints. A resumed run needs the world size
+// it was trained with.
+// runs/<local time>: the run folder when --out is not given.
+std::string default_run_dir();
+
+TrainResult train(const TrainConfig& config, const std::atomic<bool>& stop,
+                  const DistributedOptions& distributed = {});
 TrainResult resume(const std::filesystem::path& run_dir, const std::atomic<bool>& stop, int threads,
-                   int loader_threads);
+                   int loader_threads, const DistributedOptions& distributed = {});
 
 }  // namespace googlenet

@@ -57,6 +57,10 @@ CLI::Option* add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::stri
                            "Auxiliary classifiers after 4a and 4d, loss weight 0.3 (default "
                            "recipe: on; reference: off)");
   cmd.add_flag("--bn", c.batch_norm, "Batch norm after every conv (Inception-v2 style)");
+  cmd.add_option("--precision", c.precision,
+                 "fp32, or bf16: autocast, convolutions and linears in bfloat16 (fp32 weights)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   cmd.add_flag("!--nchw", c.channels_last,
                "Keep weights and batches in NCHW (default: channels-last, same values, faster)");
   cmd.add_option("--init", c.init_weights, "Start from a state_dict saved by torch.save")

@@ -26,7 +26,7 @@ double accumulate(const torch::Tensor& logits, const torch::Tensor& labels, Eval
 }  // namespace
 
 Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& device,
-                    const std::vector<std::string>& class_names) {
+                    const std::vector<std::string>& class_names, Precision precision) {
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
@@ -34,7 +34,11 @@ Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& 
   double loss_sum = 0;
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
-    auto logits = model->forward(batch->images.to(device)).to(torch::kCPU);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(precision);
+      logits = model->forward(batch->images.to(device)).to(torch::kCPU, torch::kFloat32);
+    }
     loss_sum += accumulate(logits, batch->labels, result);
   }
   model->train(was_training);

@@ -14,6 +14,7 @@
 #include "googlenet/distributed.h"
 #include "googlenet/evaluation.h"
 #include "googlenet/loader.h"
+#include "googlenet/precision.h"
 #include "googlenet/progress.h"
 #include "googlenet/report.h"
 #include "googlenet/schedule.h"
@@ -224,6 +225,7 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
   std::ostream& err = run.leader ? std::cerr : silent;
 
   const int64_t steps_per_epoch = train_loader.batches_per_epoch();
+  const Precision precision = precision_from_string(config.precision);
   const auto schedule = make_schedule(config, steps_per_epoch);
   std::optional<MetricsLog> metrics;
   if (run.leader) {
@@ -251,12 +253,16 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
       lr = schedule.lr(step);
       auto x = batch->images.to(run.device, /*non_blocking=*/true);
       auto y = batch->labels.to(run.device, /*non_blocking=*/true);
-      auto out = run.model->forward_all(x);
-      const auto main_loss = torch::cross_entropy_loss(out.logits, y);
-      auto loss = main_loss;
-      if (out.aux1.defined()) {
-        loss = loss + kAuxLossWeight * (torch::cross_entropy_loss(out.aux1, y) +
-                                        torch::cross_entropy_loss(out.aux2, y));
+      torch::Tensor main_loss, loss;
+      {
+        AutocastScope autocast(precision);  // forward only; backward follows its dtypes
+        auto out = run.model->forward_all(x);
+        main_loss = torch::cross_entropy_loss(out.logits, y);
+        loss = main_loss;
+        if (out.aux1.defined()) {
+          loss = loss + kAuxLossWeight * (torch::cross_entropy_loss(out.aux1, y) +
+                                          torch::cross_entropy_loss(out.aux2, y));
+        }
       }
       // Reported losses are the main head's, comparable with and without aux heads.
       double loss_value = main_loss.item<double>();
@@ -319,7 +325,8 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
         run.position.epoch_loss_sum / std::max<int64_t>(1, run.position.epoch_loss_count);
 
     if (run.communicator) run.communicator->broadcast(run.model->buffers());  // BN statistics
-    Evaluation eval = evaluate(run.model, test_loader, run.device, run.test_data->class_names);
+    Evaluation eval =
+        evaluate(run.model, test_loader, run.device, run.test_data->class_names, precision);
     if (run.communicator) eval = reduce_evaluation(*run.communicator, eval);
     const double seconds = seconds_since(epoch_start);
     EpochRow row{epoch + 1,

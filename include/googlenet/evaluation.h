@@ -9,6 +9,7 @@
 #include "googlenet/checkpoint.h"
 #include "googlenet/confusion.h"
 #include "googlenet/model.h"
+#include "googlenet/precision.h"
 
 namespace googlenet {
 
@@ -22,7 +23,8 @@ struct Evaluation {
 };
 
 Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& device,
-                    const std::vector<std::string>& class_names);
+                    const std::vector<std::string>& class_names,
+                    Precision precision = Precision::kFloat32);
 // The same over labelled image files (list_image_folder), decoded `batch_size` at a time.
 // Throws std::runtime_error on the first file that does not decode: a score over fewer
 // images than asked for would mislead.

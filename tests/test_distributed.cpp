@@ -243,8 +243,9 @@ double max_difference(const StateDict& a, const StateDict& b) {
 }
 
 // The same global batch of 96 split over 1, 2 or 3 processes: the same weights
-// after the epoch's 4 steps, up to float summation order (seen: 4e-8; a global batch
-// of 192 instead differs by 5e-3).
+// after the epoch's 4 steps, up to float summation order (weights: 4e-8 seen; a
+// global batch of 192 instead differs by 5e-3; momentum buffers, which sum raw
+// gradients, up to 9e-5).
 TEST(DistributedTrain, TwoAndThreeProcessesMatchOneProcess) {
   TempDir dir;
   const auto one = run_cli(train_args(dir / "one", 96));
@@ -261,7 +262,7 @@ TEST(DistributedTrain, TwoAndThreeProcessesMatchOneProcess) {
     const auto multi = load_checkpoint(dir / name / "last.pt");
     EXPECT_EQ(multi.config.world_size, nproc);
     EXPECT_LT(max_difference(single.model, multi.model), 1e-5) << nproc << " processes";
-    EXPECT_LT(max_difference(single.momentum, multi.momentum), 1e-5) << nproc << " processes";
+    EXPECT_LT(max_difference(single.momentum, multi.momentum), 5e-4) << nproc << " processes";
     EXPECT_EQ(multi.rank_rng_states.size(), static_cast<size_t>(nproc - 1));
   }
 }

@@ -23,7 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr double kAuxLossWeight = 0.3;  // paper, Section 5; as the training loop
 // The step's hyper-parameters; bench/peer.py's SGD uses the same. Their values do not
 // change the work done, only the weights.
 constexpr double kLearningRate = 0.1;
@@ -217,20 +216,14 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   auto labels = torch::randint(options.model.num_classes, {options.batch_size}, torch::kLong);
   double last_loss = 0;
   auto train_step = [&] {
-    torch::Tensor main_loss, loss;
+    TrainingLoss loss;
     {
       AutocastScope autocast(options.precision);
-      auto out = model->forward_all(images);
-      main_loss = torch::cross_entropy_loss(out.logits, labels);
-      loss = main_loss;
-      if (out.aux1.defined()) {
-        loss = loss + kAuxLossWeight * (torch::cross_entropy_loss(out.aux1, labels) +
-                                        torch::cross_entropy_loss(out.aux2, labels));
-      }
+      loss = training_loss(model->forward_all(images), labels);
     }
-    last_loss = main_loss.item<double>();
+    last_loss = loss.main.item<double>();
     sgd.zero_grad();
-    loss.backward();
+    loss.total.backward();
     sgd.step(kLearningRate, kMomentum);
   };
   log << "bench: training step, batch " << options.batch_size << "\n";

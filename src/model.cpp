@@ -178,6 +178,17 @@ int64_t count_parameters(const torch::nn::Module& module) {
   return total;
 }
 
+TrainingLoss training_loss(const GoogLeNetOutput& output, const torch::Tensor& labels) {
+  TrainingLoss loss;
+  loss.main = torch::cross_entropy_loss(output.logits, labels);
+  loss.total = loss.main;
+  if (output.aux1.defined()) {
+    loss.total = loss.total + kAuxLossWeight * (torch::cross_entropy_loss(output.aux1, labels) +
+                                                torch::cross_entropy_loss(output.aux2, labels));
+  }
+  return loss;
+}
+
 void to_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (auto& parameter : module.parameters()) {

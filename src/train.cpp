@@ -28,8 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kAuxLossWeight = 0.3;  // paper, Section 5
-
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -253,20 +251,14 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
       lr = schedule.lr(step);
       auto x = batch->images.to(run.device, /*non_blocking=*/true);
       auto y = batch->labels.to(run.device, /*non_blocking=*/true);
-      torch::Tensor main_loss, loss;
+      TrainingLoss losses;
       {
         AutocastScope autocast(precision);  // forward only; backward follows its dtypes
-        auto out = run.model->forward_all(x);
-        main_loss = torch::cross_entropy_loss(out.logits, y);
-        loss = main_loss;
-        if (out.aux1.defined()) {
-          loss = loss + kAuxLossWeight * (torch::cross_entropy_loss(out.aux1, y) +
-                                          torch::cross_entropy_loss(out.aux2, y));
-        }
+        losses = training_loss(run.model->forward_all(x), y);
       }
       // Reported losses are the main head's, comparable with and without aux heads.
-      double loss_value = main_loss.item<double>();
-      double total_loss = loss.item<double>();
+      double loss_value = losses.main.item<double>();
+      double total_loss = losses.total.item<double>();
       bool stopping = stop.load();
       if (run.communicator) {
         // One small all-reduce per step: the global mean loss, and the same decision
@@ -288,7 +280,7 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
         throw NonFiniteLoss(message.str());
       }
       run.sgd->zero_grad();
-      loss.backward();
+      losses.total.backward();
       if (run.reducer) run.reducer->finish();
       run.sgd->step(lr, schedule.momentum(step));
 

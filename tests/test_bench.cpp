@@ -132,7 +132,8 @@ TEST(BenchCli, TinyRunWritesEveryField) {
 
 TEST(BenchCli, VariantsWithoutDataAndJsonOnStdout) {
   const auto result = run_cli(
-      "bench --aux --bn --channels-last --no-data --iterations 1 --repeats 2 --warmup 1 "
+      "bench --aux --bn --channels-last --precision bf16 --no-data --iterations 1 --repeats 2 "
+      "--warmup 1 "
       "--batch-size 4 --eval-batch-size 2 --threads 1 --peak-gflops 100 --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   // stderr (progress, the table) comes first; the JSON object is the only line "{".
@@ -142,6 +143,7 @@ TEST(BenchCli, VariantsWithoutDataAndJsonOnStdout) {
   const auto json = nlohmann::json::parse(result.output.substr(start + 1));
   EXPECT_TRUE(json.at("data").is_null());
   EXPECT_TRUE(json.at("options").at("channels_last").get<bool>());
+  EXPECT_EQ(json.at("options").at("precision").get<std::string>(), "bf16");
   EXPECT_DOUBLE_EQ(json.at("cpu").at("peak_gflops").get<double>(), 100);
   EXPECT_EQ(json.at("cpu").at("peak_source").get<std::string>(), "--peak-gflops");
   EXPECT_EQ(json.at("train").at("images_per_second").at("samples").size(), 2u);

@@ -81,6 +81,14 @@ struct GoogLeNetOutput {
   torch::Tensor aux1, aux2;  // defined only in training mode with aux heads on
 };
 
+inline constexpr double kAuxLossWeight = 0.3;  // the paper's weight of each aux loss
+
+struct TrainingLoss {
+  torch::Tensor main;   // cross-entropy of the main head: what is reported
+  torch::Tensor total;  // what is minimised: main + 0.3 x (aux1 + aux2) when the heads ran
+};
+TrainingLoss training_loss(const GoogLeNetOutput& output, const torch::Tensor& labels);
+
 class GoogLeNetImpl : public torch::nn::Module {
  public:
   explicit GoogLeNetImpl(const ModelOptions& options = {});

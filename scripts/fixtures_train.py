@@ -11,7 +11,8 @@ CPU, so only the seed is stored (the sums of the start weights guard that claim)
 The step's gradients are small (the output is nearly constant at init), so the
 BLAS's summation order shows at the 1e-5 level: make the fixture with the BLAS the
 C++ side uses (scripts/install-deps.sh installs OpenBLAS; Debian's python3-torch and
-libtorch-dev both take the system's libblas.so.3).
+libtorch-dev both take the system's libblas.so.3) and its kernels pinned as ctest
+pins them: OPENBLAS_CORETYPE=Haswell /usr/bin/python3 scripts/fixtures_train.py
 
 Writes tests/fixtures/train_step.pt: a plain dict (torch::pickle_load reads it).
 Run with Debian's python3-torch:

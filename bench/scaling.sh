@@ -27,9 +27,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 run() {  # nproc -> "img/s wait_ms"
-  local n=$1 out="$work/n$1"
+  local n=$1 out="$work/n$1" threads=$((cores / $1))
+  ((threads >= 1)) || threads=1
   "$bin" train --data "$data" --out "$out" --epochs 1 --train-subset "$subset" \
-    --test-subset 1000 --batch-size $((128 / n)) --nproc "$n" "${extra[@]}" \
+    --test-subset 1000 --batch-size $((128 / n)) --nproc "$n" --threads "$threads" "${extra[@]}" \
     > "$out.log" 2> "$out.err" || { cat "$out.err" >&2; exit 1; }
   local rate wait
   rate=$(tail -n 1 "$out/metrics.csv" | cut -d, -f7)

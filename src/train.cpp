@@ -331,9 +331,10 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
     console << format_epoch_line(epoch + 1, config.epochs, train_loss, eval, lr, seconds,
                                  row.images_per_second);
     if (run.reducer) {
-      console << " | all-reduce wait " << std::setprecision(1)
-              << 1000 * run.reducer->take_wait_seconds() / std::max<int64_t>(1, steps_done)
-              << " ms/step";
+      std::ostringstream wait;  // formatted apart: std::cout's own format stays as it was
+      wait << std::fixed << std::setprecision(1)
+           << 1000 * run.reducer->take_wait_seconds() / std::max<int64_t>(1, steps_done);
+      console << " | all-reduce wait " << wait.str() << " ms/step";
     }
     console << std::endl;
 

@@ -5,13 +5,13 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
-#include <thread>
 
 #include "googlenet/bench.h"
 #include "googlenet/checkpoint.h"
 #include "googlenet/download.h"
 #include "googlenet/evaluation.h"
 #include "googlenet/launch.h"
+#include "googlenet/machine.h"
 #include "googlenet/predict.h"
 #include "googlenet/progress.h"
 #include "googlenet/summary.h"
@@ -91,6 +91,7 @@ std::vector<std::string> worker_command_line(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  googlenet::tune_malloc();  // before LibTorch allocates anything big
   CLI::App app{"GoogLeNet (Inception v1) on CIFAR-10, in C++ on LibTorch"};
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
@@ -113,7 +114,7 @@ int main(int argc, char** argv) {
   const auto recipe_flags = train->get_options();  // a resumed run keeps its saved ones
   train->add_option("--resume", resume_dir, "Continue the run in this folder from its last.pt")
       ->check(CLI::ExistingDirectory);
-  train->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
+  train->add_option("--threads", threads, "Compute threads (0: all cores)");
   train->add_option("--loader-threads", loader_threads, "Threads preparing batches")
       ->check(CLI::PositiveNumber);
   // Data-parallel training; the flags override torchrun's environment variables.
@@ -159,7 +160,7 @@ int main(int argc, char** argv) {
   test->add_option("--json", test_options.json_report, "Write a JSON report here");
   test->add_option("--confusion-svg", test_options.confusion_svg,
                    "Write the confusion matrix as an SVG picture here");
-  test->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
+  test->add_option("--threads", threads, "Compute threads (0: all cores)");
 
   // predict
   auto* predict = app.add_subcommand("predict", "Classify image files, or folders of images");
@@ -187,7 +188,7 @@ int main(int argc, char** argv) {
   predict->add_flag("--json", predict_options.json, "One JSON object per line, not a table");
   predict->add_flag("--strict", predict_options.strict,
                     "Stop at the first file that cannot be read, instead of skipping it");
-  predict->add_option("--threads", threads, "Compute threads (0: LibTorch's default)");
+  predict->add_option("--threads", threads, "Compute threads (0: all cores)");
 
   // export
   auto* export_cmd = app.add_subcommand(
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
   bench->add_flag("--no-data", bench_options.skip_data, "Skip the data pipeline (no data needed)");
   bench->add_option("--loader-threads", bench_options.loader_threads,
                     "Threads preparing batches (0: inside next())");
-  bench->add_option("--threads", bench_options.threads, "Compute threads (0: LibTorch's default)");
+  bench->add_option("--threads", bench_options.threads, "Compute threads (0: all cores)");
   bench->add_option("--seed", bench_options.seed, "Seed of weights, synthetic input, shuffling");
   bench->add_option("--peak-gflops", bench_options.peak_gflops,
                     "fp32 peak of this machine (0: cores x GHz x FLOPs/cycle, detected)");
@@ -291,7 +292,7 @@ int main(int argc, char** argv) {
                                     {"--out", googlenet::default_run_dir()});
         }
         if (threads == 0) {
-          const int cores = static_cast<int>(std::thread::hardware_concurrency());
+          const int cores = googlenet::compute_cores();
           launch.worker_args.insert(launch.worker_args.end(),
                                     {"--threads", std::to_string(std::max(1, cores / nproc))});
         }
@@ -323,10 +324,10 @@ int main(int argc, char** argv) {
                 << 100 * result.best_accuracy << "%; run folder " << result.run_dir.string()
                 << "\n";
     } else if (test->parsed()) {
-      if (threads > 0) torch::set_num_threads(threads);
+      googlenet::set_compute_threads(threads);
       std::cout << googlenet::run_test(test_options);
     } else if (predict->parsed()) {
-      if (threads > 0) torch::set_num_threads(threads);
+      googlenet::set_compute_threads(threads);
       predict_options.inputs.assign(predict_inputs.begin(), predict_inputs.end());
       if (!googlenet::run_predict(predict_options, std::cout, std::cerr).failures.empty()) return 1;
     } else if (export_cmd->parsed()) {

@@ -4,17 +4,23 @@
 # then channels-last; prints a Markdown table of every quantity with the ratio
 # C++ / PyTorch, naming the CPU and the thread count.
 #
-#   bench/compare.sh [--threads 2] [--data ../shared/data] [--json-dir DIR] [-- extra]
+#   bench/compare.sh [--threads 2] [--data ../shared/data] [--json-dir DIR]
+#                    [--peer-tune-malloc] [--cpp-system-malloc] [-- extra]
 # Extra arguments after -- go to both benches (e.g. --repeats 9, --aux, --bn).
+# googlenet keeps freed memory in glibc's malloc (tune_malloc, src/machine.cpp);
+# --peer-tune-malloc gives PyTorch the same setting, --cpp-system-malloc takes it from
+# googlenet (GOOGLENET_MALLOC=system): the table's header names each side's malloc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-threads=2 data=../shared/data json_dir="" extra=()
+threads=2 data=../shared/data json_dir="" extra=() peer_flags=() cpp_malloc=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --json-dir) json_dir="$2"; shift 2 ;;
+    --peer-tune-malloc) peer_flags+=(--tune-malloc); shift ;;
+    --cpp-system-malloc) cpp_malloc=system; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -31,9 +37,9 @@ for layout in nchw channels_last; do
   flags=(--threads "$threads" --data "$data")
   [[ $layout == channels_last ]] && flags+=(--channels-last)
   echo "== googlenet bench ($layout)" >&2
-  build/googlenet bench "${flags[@]}" "${extra[@]}" --json "$work/cpp-$layout.json" >&2
+  GOOGLENET_MALLOC=$cpp_malloc build/googlenet bench "${flags[@]}" "${extra[@]}" --json "$work/cpp-$layout.json" >&2
   echo "== bench/peer.py ($layout)" >&2
-  "$python" bench/peer.py "${flags[@]}" "${extra[@]}" --json "$work/py-$layout.json" >&2
+  "$python" bench/peer.py "${flags[@]}" "${peer_flags[@]}" "${extra[@]}" --json "$work/py-$layout.json" >&2
 done
 [[ -n "$json_dir" ]] && mkdir -p "$json_dir" && cp "$work"/*.json "$json_dir"/
 
@@ -49,7 +55,9 @@ print(f"CPU: {cpu['model_name']}, {cpu['cores']} cores, {cpu['isa']}, {cpu['ghz'
       f"({cpu['flops_per_cycle']} FLOP/cycle/core: {cpu['flops_per_cycle_assumption']})")
 print(f"threads: {first['threads']}; {first['implementation']} vs "
       f"{runs['py', 'nchw']['implementation']}; {day}; median [min-max] of {o['repeats']} "
-      f"repeats; load average before {load_before}, after {load_after}\n")
+      f"repeats; load average before {load_before}, after {load_after}")
+print(f"malloc: C++ {first.get('allocator', 'not recorded')}; "
+      f"PyTorch {runs['py', 'nchw'].get('allocator', 'not recorded')}\n")
 print("| quantity | layout | googlenet (C++) | PyTorch | C++ / PyTorch | better |")
 print("|---|---|---:|---:|---:|---|")
 

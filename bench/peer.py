@@ -192,7 +192,21 @@ def data_folder(data):
              "the folder holding CIFAR-10's binary layout, or --no-data")
 
 
+def tune_malloc():
+    """googlenet's tune_malloc() (src/machine.cpp) for this process, through ctypes: glibc
+    keeps freed memory (mmap threshold 32 MiB, trim threshold 1 GiB) instead of
+    page-faulting every step's activations in afresh. What a PyTorch user can do too."""
+    import ctypes
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    if libc.mallopt(m_mmap_threshold, 32 << 20) != 1 or \
+            libc.mallopt(m_trim_threshold, 1 << 30) != 1:
+        raise SystemExit("mallopt refused the thresholds")
+    return "glibc, freed memory kept: mmap threshold 32 MiB, trim threshold 1 GiB (--tune-malloc)"
+
+
 def run(args):
+    allocator = tune_malloc() if args.tune_malloc else "glibc defaults"
     folder = None if args.no_data else data_folder(args.data)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -251,6 +265,7 @@ def run(args):
         "implementation": f"PyTorch {torch.__version__} (scripts/reference.py)",
         "cpu": cpu,
         "threads": torch.get_num_threads(),
+        "allocator": allocator,
         "options": {"aux": args.aux, "bn": args.bn, "channels_last": args.channels_last,
                     "batch_size": args.batch_size, "eval_batch_size": args.eval_batch_size,
                     "warmup": args.warmup, "repeats": args.repeats,
@@ -279,6 +294,7 @@ def format_result(r):
              f"{cpu['ghz']:.2f} GHz from {cpu['ghz_source']}",
              f"fp32 peak: {cpu['peak_gflops']:.1f} GFLOP/s ({cpu['peak_source']}; "
              f"{cpu['flops_per_cycle']} FLOP/cycle/core: {cpu['flops_per_cycle_assumption']})",
+             f"malloc: {r['allocator']}",
              f"each: {o['warmup']} warm-up + {o['repeats']} timed repeats of {o['iterations']} "
              f"iterations (data: {o['data_batches']} batches); median [min, max]", "",
              f"{'measurement':26s}{'median':>16s}{'[min, max]':>24s}{'GFLOP/s':>10s}"
@@ -323,6 +339,8 @@ def main():
     p.add_argument("--no-data", action="store_true", help="skip the data pipeline")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, input, shuffling")
+    p.add_argument("--tune-malloc", action="store_true",
+                   help="keep freed memory in glibc's malloc, as googlenet does by default")
     p.add_argument("--peak-gflops", type=float, default=0.0,
                    help="fp32 peak of this machine (0: cores x GHz x FLOPs/cycle, detected)")
     p.add_argument("--json", nargs="?", const="-", metavar="FILE",

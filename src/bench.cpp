@@ -192,7 +192,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
                              ": no such file or folder; pass --data with the folder or archive "
                              "holding CIFAR-10 (`googlenet download` fetches it), or --no-data");
   }
-  if (options.threads > 0) torch::set_num_threads(options.threads);
+  set_compute_threads(options.threads);
   const CpuInfo cpu = detect_cpu();
   const double peak = options.peak_gflops > 0 ? options.peak_gflops : peak_gflops(cpu);
   const std::string peak_source =
@@ -260,6 +260,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   result["implementation"] = "googlenet C++ (LibTorch " TORCH_VERSION ")";
   result["cpu"] = cpu_json(cpu, peak, peak_source);
   result["threads"] = torch::get_num_threads();
+  result["allocator"] = malloc_setting();
   result["options"] = {
       {"aux", options.model.aux_heads},
       {"bn", options.model.batch_norm},
@@ -309,6 +310,7 @@ std::string format_bench(const nlohmann::json& r) {
       << " GFLOP/s (" << cpu.at("peak_source").get<std::string>() << "; "
       << cpu.at("flops_per_cycle").get<int>()
       << " FLOP/cycle/core: " << cpu.at("flops_per_cycle_assumption").get<std::string>() << ")\n"
+      << "malloc: " << r.value("allocator", std::string("not recorded")) << "\n"
       << "FLOPs per image: forward " << flops.at("forward_per_image").get<double>() / 1e6
       << " M, training " << flops.at("train_per_image").get<double>() / 1e6 << " M (3 x forward)\n"
       << "each: " << o.at("warmup").get<int64_t>() << " warm-up + "

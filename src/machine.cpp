@@ -2,10 +2,17 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -144,6 +151,52 @@ bool reset_peak_rss() {
   clear << "5";
   clear.flush();
   return static_cast<bool>(clear);
+}
+
+int compute_cores() {
+  try {
+    const int cores = detect_cpu().cores;
+    if (cores > 0) return cores;
+  } catch (const std::runtime_error&) {
+  }
+  return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+void set_compute_threads(int threads) {
+  torch::set_num_threads(threads > 0 ? threads : compute_cores());
+}
+
+namespace {
+std::mutex malloc_mutex;
+std::string malloc_state = "glibc defaults";
+}  // namespace
+
+std::string tune_malloc() {
+  std::lock_guard<std::mutex> lock(malloc_mutex);
+#if defined(__GLIBC__)
+  constexpr int kMmapThreshold = 32 << 20;  // glibc's maximum (HEAP_MAX_SIZE / 2)
+  constexpr int kTrimThreshold = 1 << 30;
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const char* choice = std::getenv("GOOGLENET_MALLOC");
+  if (tunables != nullptr && std::string(tunables).find("glibc.malloc.") != std::string::npos) {
+    malloc_state = std::string("GLIBC_TUNABLES=") + tunables;
+  } else if (choice != nullptr && std::string(choice) == "system") {
+    malloc_state = "glibc defaults (GOOGLENET_MALLOC=system)";
+  } else if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 &&
+             mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1) {
+    malloc_state = "glibc, freed memory kept: mmap threshold 32 MiB, trim threshold 1 GiB";
+  } else {
+    malloc_state = "glibc defaults (mallopt refused the thresholds)";
+  }
+#else
+  malloc_state = "the C library's defaults (not glibc: not tuned)";
+#endif
+  return malloc_state;
+}
+
+std::string malloc_setting() {
+  std::lock_guard<std::mutex> lock(malloc_mutex);
+  return malloc_state;
 }
 
 }  // namespace googlenet

@@ -14,6 +14,7 @@
 #include "googlenet/distributed.h"
 #include "googlenet/evaluation.h"
 #include "googlenet/loader.h"
+#include "googlenet/machine.h"
 #include "googlenet/precision.h"
 #include "googlenet/progress.h"
 #include "googlenet/report.h"
@@ -103,7 +104,7 @@ Checkpoint snapshot(Run& run) {
 }
 
 void prepare(Run& run, int threads, const DistributedOptions& distributed) {
-  if (threads > 0) torch::set_num_threads(threads);
+  set_compute_threads(threads);
   run.device = resolve_device(run.config.device);
   if (distributed.enabled()) {
     if (run.device != torch::kCPU) {

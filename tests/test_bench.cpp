@@ -1,10 +1,17 @@
 // `googlenet bench` without timing assertions: the statistics, the CPU/peak detection
 // on known /proc/cpuinfo texts and on this machine, and the JSON of a tiny real run.
 #include <gtest/gtest.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <stdlib.h>
+#include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "googlenet/bench.h"
 #include "googlenet/machine.h"
@@ -96,6 +103,61 @@ TEST(BenchMachine, ThisMachineHasAPeakAndMemory) {
   EXPECT_LT(cpu.ghz, 10);
   EXPECT_GT(peak_gflops(cpu), 0);
   EXPECT_GT(peak_rss_bytes(), 1 << 20);
+}
+
+TEST(BenchMachine, ZeroThreadsMeansEveryCore) {
+  const int cores = compute_cores();
+  EXPECT_GE(cores, 1);
+  EXPECT_LE(cores, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  set_compute_threads(0);
+  EXPECT_EQ(torch::get_num_threads(), cores);
+  set_compute_threads(1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+}
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+// The point of tune_malloc: a freed 8 MiB block (above glibc's default mmap threshold)
+// stays in the process's free lists for the next step instead of going back to the
+// kernel, and the next allocation of that size page-faults nothing.
+TEST(BenchMachine, TunedMallocKeepsFreedActivations) {
+  if (std::getenv("GLIBC_TUNABLES") != nullptr || std::getenv("GOOGLENET_MALLOC") != nullptr) {
+    GTEST_SKIP() << "malloc settings come from the environment";
+  }
+  EXPECT_EQ(malloc_setting(), "glibc defaults");
+  EXPECT_NE(tune_malloc().find("freed memory kept"), std::string::npos);
+  EXPECT_EQ(malloc_setting(), tune_malloc());
+  constexpr size_t kBlock = 8 << 20;
+  const size_t held_before = mallinfo2().fordblks;
+  const size_t mapped_before = mallinfo2().hblks;
+  void* block = std::malloc(kBlock);
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, kBlock);
+  EXPECT_EQ(mallinfo2().hblks, mapped_before) << "the block was mmap'ed";
+  std::free(block);
+  EXPECT_GE(mallinfo2().fordblks, held_before + kBlock) << "the block went back to the kernel";
+}
+#endif
+
+TEST(BenchCli, MallocSettingIsReportedAndCanBeLeftToTheEnvironment) {
+  const std::string args =
+      "bench --no-data --iterations 1 --repeats 1 --warmup 0 --batch-size 2 --eval-batch-size 1 "
+      "--threads 1 --json";
+  const auto allocator = [&] {
+    const auto result = run_cli(args);
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    const auto start = result.output.find("\n{\n");
+    if (start == std::string::npos) return std::string("no JSON in: ") + result.output;
+    return nlohmann::json::parse(result.output.substr(start + 1))
+        .at("allocator")
+        .get<std::string>();
+  };
+  EXPECT_NE(allocator().find("freed memory kept: mmap threshold 32 MiB"), std::string::npos);
+  setenv("GOOGLENET_MALLOC", "system", 1);
+  EXPECT_EQ(allocator(), "glibc defaults (GOOGLENET_MALLOC=system)");
+  unsetenv("GOOGLENET_MALLOC");
+  setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=4194304", 1);
+  EXPECT_EQ(allocator(), "GLIBC_TUNABLES=glibc.malloc.trim_threshold=4194304");
+  unsetenv("GLIBC_TUNABLES");
 }
 
 TEST(BenchCli, TinyRunWritesEveryField) {

@@ -40,7 +40,7 @@ struct BenchOptions {
   int64_t loader_threads = 1;  // CifarLoader worker threads, as `train --loader-threads`
   std::string data = "data";   // folder or archive holding CIFAR-10
   bool skip_data = false;      // --no-data: model timings only
-  int threads = 0;             // intra-op threads; 0: LibTorch's default
+  int threads = 0;             // intra-op threads; 0: all cores
   uint64_t seed = 0;           // weights, synthetic input and shuffling
   double peak_gflops = 0;      // > 0 overrides the detected peak
 

@@ -27,7 +27,7 @@ struct TrainConfig {
   double max_lr = 0.1;
   double weight_decay = 5e-4;
   uint64_t seed = 0;
-  int threads = 0;             // intra-op threads; 0: LibTorch's default (all cores)
+  int threads = 0;             // intra-op threads; 0: all cores (set_compute_threads)
   int loader_threads = 1;      // threads preparing batches ahead of the step
   std::string device = "cpu";  // cpu | cuda | auto
   bool aux_heads = true;       // the CLI turns them off for --recipe reference

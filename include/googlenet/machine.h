@@ -1,5 +1,6 @@
 // What the benchmark runs on: the CPU's model, vector ISA, core count and clock, the
-// fp32 peak they imply, and the process's peak resident memory (Linux /proc).
+// fp32 peak they imply, and the process's peak resident memory (Linux /proc); and the
+// process-wide settings that make this machine fast: compute threads and malloc.
 #pragma once
 
 #include <cstdint>
@@ -42,5 +43,25 @@ int64_t peak_rss_bytes();
 // Resets the peak to the current RSS (writes 5 to /proc/self/clear_refs), so a later
 // peak_rss_bytes() covers only what ran since; false where the kernel refuses.
 bool reset_peak_rss();
+
+// Cores this process may compute on: physical cores (detect_cpu) capped by its CPU
+// affinity; the number of logical CPUs where /proc/cpuinfo cannot be read.
+int compute_cores();
+
+// LibTorch's intra-op threads: `threads`, or compute_cores() for 0. LibTorch's own
+// default follows OMP_NUM_THREADS and the cgroup, which in a VM is often 1.
+void set_compute_threads(int threads);
+
+// Keeps freed memory in the process instead of handing it back to the kernel (glibc).
+// A training step frees and re-allocates the same hundreds of MiB of activations; with
+// glibc's defaults (blocks over 128 KiB are mmap'ed, the heap top trimmed above 128 KiB)
+// every step page-faults them in afresh, and the kernel zeroes each page: 14% of a
+// step in the page-fault handler, 1.8x training img/s at one thread once kept (see
+// README *Speed*). Sets the mmap threshold to 32 MiB (glibc's largest) and the trim
+// threshold to 1 GiB. Leaves glibc alone when GLIBC_TUNABLES sets glibc.malloc.* or
+// GOOGLENET_MALLOC=system. Returns what is in effect, for reports.
+std::string tune_malloc();
+// What the last tune_malloc() left in effect ("glibc defaults" before any call).
+std::string malloc_setting();
 
 }  // namespace googlenet

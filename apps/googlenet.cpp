@@ -161,6 +161,13 @@ int main(int argc, char** argv) {
   test->add_option("--confusion-svg", test_options.confusion_svg,
                    "Write the confusion matrix as an SVG picture here");
   test->add_option("--threads", threads, "Compute threads (0: all cores)");
+  std::string test_precision = "fp32";
+  test->add_option("--precision", test_precision,
+                   "fp32, or bf16: autocast, convolutions and linears in bfloat16")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+  test->add_flag("!--nchw", test_options.channels_last,
+                 "Keep weights and batches in NCHW (default: channels-last, same values, faster)");
 
   // predict
   auto* predict = app.add_subcommand("predict", "Classify image files, or folders of images");
@@ -325,6 +332,7 @@ int main(int argc, char** argv) {
                 << "\n";
     } else if (test->parsed()) {
       googlenet::set_compute_threads(threads);
+      test_options.precision = googlenet::precision_from_string(test_precision);
       std::cout << googlenet::run_test(test_options);
     } else if (predict->parsed()) {
       googlenet::set_compute_threads(threads);

@@ -47,7 +47,8 @@ Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& 
 }
 
 Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64_t batch_size,
-                    const torch::Device& device, const std::vector<std::string>& class_names) {
+                    const torch::Device& device, const std::vector<std::string>& class_names,
+                    Precision precision) {
   if (batch_size < 1)
     throw std::invalid_argument("--batch-size must be at least 1, got " +
                                 std::to_string(batch_size));
@@ -62,7 +63,12 @@ Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64
       throw std::runtime_error(batch.failures.front().message +
                                " (every image of the folder is tested: fix or remove the file)");
     const auto labels = torch::tensor(batch.labels, torch::kInt64);
-    loss_sum += accumulate(image_logits(model, batch_images(batch), device), labels, result);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(precision);
+      logits = image_logits(model, batch_images(batch), device).to(torch::kFloat32);
+    }
+    loss_sum += accumulate(logits, labels, result);
   }
   model->train(was_training);
   result.loss = loss_sum / std::max<int64_t>(1, result.confusion.total());
@@ -144,9 +150,10 @@ Evaluation test_cifar(LoadedModel& loaded, const TestOptions& options, const tor
   loader_options.batch_size = options.batch_size;
   loader_options.shuffle = false;
   loader_options.augment = false;
+  loader_options.channels_last = options.channels_last;
   CifarLoader loader(data, loader_options);
   source = data->source;
-  return evaluate(loaded.model, loader, device, data->class_names);
+  return evaluate(loaded.model, loader, device, data->class_names, options.precision);
 }
 
 Evaluation test_image_folder(LoadedModel& loaded, const TestOptions& options,
@@ -155,7 +162,8 @@ Evaluation test_image_folder(LoadedModel& loaded, const TestOptions& options,
   if (options.subset > 0 && options.subset < static_cast<int64_t>(files.size()))
     files.resize(options.subset);
   source = options.data + " (image folder, " + std::to_string(files.size()) + " images)";
-  return evaluate(loaded.model, files, options.batch_size, device, loaded.class_names);
+  return evaluate(loaded.model, files, options.batch_size, device, loaded.class_names,
+                  options.precision);
 }
 
 }  // namespace
@@ -163,13 +171,17 @@ Evaluation test_image_folder(LoadedModel& loaded, const TestOptions& options,
 std::string run_test(const TestOptions& options) {
   const auto device = resolve_device(options.device);
   LoadedModel loaded = load_model(options.weights, device);
+  if (options.channels_last) to_channels_last(*loaded.model);
   const bool image_folder = !is_cifar10_path(options.data) && has_subfolders(options.data);
   std::string source;
   const Evaluation eval = image_folder ? test_image_folder(loaded, options, device, source)
                                        : test_cifar(loaded, options, device, source);
 
   std::ostringstream out;
-  out << std::fixed << std::setprecision(2) << options.weights << " on " << source << "\n"
+  const std::string arithmetic =
+      to_string(options.precision) + (options.channels_last ? ", channels-last" : ", NCHW");
+  out << std::fixed << std::setprecision(2) << options.weights << " on " << source << " ("
+      << arithmetic << ")\n"
       << "test accuracy " << 100 * eval.accuracy() << "% (" << eval.confusion.correct() << "/"
       << eval.confusion.total() << "), test loss " << std::setprecision(4) << eval.loss << "\n\n"
       << eval.confusion.per_class_text() << "\n"
@@ -178,7 +190,11 @@ std::string run_test(const TestOptions& options) {
   if (!options.confusion_svg.empty()) write_confusion_svg(options.confusion_svg, eval.confusion);
   if (!options.json_report.empty()) {
     write_evaluation_json(options.json_report, eval.confusion,
-                          {{"checkpoint", options.weights}, {"data", source}, {"loss", eval.loss}});
+                          {{"checkpoint", options.weights},
+                           {"data", source},
+                           {"loss", eval.loss},
+                           {"precision", to_string(options.precision)},
+                           {"channels_last", options.channels_last}});
   }
   return out.str();
 }

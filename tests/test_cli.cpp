@@ -46,6 +46,38 @@ TEST(Cli, TestEvaluatesAPyTorchStateDictWithReports) {
   EXPECT_NE(text.find("<svg"), std::string::npos);
 }
 
+// `test` runs channels-last by default: the same scores as NCHW up to float rounding;
+// bf16 changes the loss a little and says so in the report.
+TEST(Cli, TestLayoutsAgreeAndBf16IsNamed) {
+  TempDir dir;
+  const auto run = [&](const std::string& flags, const std::string& json) {
+    const auto result =
+        run_cli("test --checkpoint " + quoted(testing::fixture("reference_weights.pt")) +
+                " --data " + quoted(testing::data_dir()) + " --subset 300 --threads 1 --json " +
+                quoted(dir / json) + " " + flags);
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    std::ifstream in(dir / json);
+    return std::make_pair(result.output, nlohmann::json::parse(in));
+  };
+  const auto [nhwc_text, nhwc] = run("", "nhwc.json");
+  const auto [nchw_text, nchw] = run("--nchw", "nchw.json");
+  const auto [bf16_text, bf16] = run("--precision bf16", "bf16.json");
+  EXPECT_NE(nhwc_text.find("(fp32, channels-last)"), std::string::npos) << nhwc_text;
+  EXPECT_NE(nchw_text.find("(fp32, NCHW)"), std::string::npos) << nchw_text;
+  EXPECT_NE(bf16_text.find("(bf16, channels-last)"), std::string::npos) << bf16_text;
+  EXPECT_EQ(nhwc.at("correct"), nchw.at("correct"));
+  EXPECT_NEAR(nhwc.at("loss").get<double>(), nchw.at("loss").get<double>(), 1e-5);
+  EXPECT_TRUE(nhwc.at("channels_last").get<bool>());
+  EXPECT_FALSE(nchw.at("channels_last").get<bool>());
+  EXPECT_EQ(bf16.at("precision").get<std::string>(), "bf16");
+  EXPECT_NEAR(bf16.at("loss").get<double>(), nhwc.at("loss").get<double>(), 0.05);
+  EXPECT_NEAR(bf16.at("correct").get<double>(), nhwc.at("correct").get<double>(), 6);
+  const auto bad = run_cli("test --checkpoint " + quoted(testing::fixture("reference_weights.pt")) +
+                           " --precision fp16");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("fp16"), std::string::npos) << bad.output;
+}
+
 TEST(Cli, InitTrainExportRoundTrip) {
   TempDir dir;
   // Reference weights made by PyTorch start an --aux run (the heads start fresh).

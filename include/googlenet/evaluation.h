@@ -29,7 +29,8 @@ Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& 
 // Throws std::runtime_error on the first file that does not decode: a score over fewer
 // images than asked for would mislead.
 Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64_t batch_size,
-                    const torch::Device& device, const std::vector<std::string>& class_names);
+                    const torch::Device& device, const std::vector<std::string>& class_names,
+                    Precision precision = Precision::kFloat32);
 
 // The model a state_dict was saved from: aux heads and batch norm are recognised by
 // their parameter names (`aux1.*`, `*_bn.*`), the class count by `fc.weight`.
@@ -57,6 +58,8 @@ struct TestOptions {
   int64_t batch_size = 100;
   int64_t subset = 0;  // first N test images; 0: all
   std::string device = "cpu";
+  Precision precision = Precision::kFloat32;
+  bool channels_last = true;  // NHWC weights and batches: same values, ~1.7x faster on CPU
   std::string json_report;    // optional
   std::string confusion_svg;  // optional
 };

@@ -24,7 +24,7 @@ from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from train_peer import (AUX_WEIGHT, MEAN, STD, TRAIN_FILES, CifarArrays,  # noqa: E402
-                        PeerNet, read_cifar, xavier_init)
+                        PeerNet, read_cifar, tune_malloc, xavier_init)
 
 LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 5e-4  # as googlenet bench's step
 FLOP_CONVENTION = (
@@ -190,19 +190,6 @@ def data_folder(data):
             return folder
     sys.exit(f"error: {data}: no cifar-10-batches-bin/data_batch_1.bin there; pass --data with "
              "the folder holding CIFAR-10's binary layout, or --no-data")
-
-
-def tune_malloc():
-    """googlenet's tune_malloc() (src/machine.cpp) for this process, through ctypes: glibc
-    keeps freed memory (mmap threshold 32 MiB, trim threshold 1 GiB) instead of
-    page-faulting every step's activations in afresh. What a PyTorch user can do too."""
-    import ctypes
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
-    if libc.mallopt(m_mmap_threshold, 32 << 20) != 1 or \
-            libc.mallopt(m_trim_threshold, 1 << 30) != 1:
-        raise SystemExit("mallopt refused the thresholds")
-    return "glibc, freed memory kept: mmap threshold 32 MiB, trim threshold 1 GiB (--tune-malloc)"
 
 
 def run(args):

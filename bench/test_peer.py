@@ -20,8 +20,8 @@ import torch  # noqa: E402
 import torchvision.transforms as T  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from peer import tune_malloc  # noqa: E402
-from train_peer import MEAN, STD, ROOT, CifarArrays, PeerNet, evaluate, read_cifar  # noqa: E402
+from train_peer import (MEAN, STD, ROOT, CifarArrays, PeerNet, evaluate,  # noqa: E402
+                        read_cifar, tune_malloc)
 
 
 def main():

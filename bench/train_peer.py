@@ -108,6 +108,19 @@ class PeerNet(nn.Module):
         return n.fc(n.stage5(x)), aux1, aux2
 
 
+def tune_malloc():
+    """googlenet's tune_malloc() (src/machine.cpp) for this process, through ctypes: glibc
+    keeps freed memory (mmap threshold 32 MiB, trim threshold 1 GiB) instead of
+    page-faulting every step's activations in afresh. What a PyTorch user can do too."""
+    import ctypes
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    if libc.mallopt(m_mmap_threshold, 32 << 20) != 1 or \
+            libc.mallopt(m_trim_threshold, 1 << 30) != 1:
+        raise SystemExit("mallopt refused the thresholds")
+    return "glibc, freed memory kept: mmap threshold 32 MiB, trim threshold 1 GiB (--tune-malloc)"
+
+
 def xavier_init(model):
     with torch.no_grad():
         for m in model.modules():
@@ -150,6 +163,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch default)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--csv", type=pathlib.Path, help="write metrics.csv-style rows here")
+    p.add_argument("--tune-malloc", action="store_true",
+                   help="keep freed memory in glibc's malloc, as googlenet does by default")
     args = p.parse_args()
     args.schedule_epochs = args.schedule_epochs or args.epochs
     if args.epochs <= 0 or args.schedule_epochs < args.epochs:
@@ -160,6 +175,8 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.tune_malloc:
+        print(tune_malloc(), file=sys.stderr)
     if args.threads:
         torch.set_num_threads(args.threads)
     random.seed(args.seed)

@@ -130,8 +130,10 @@ void expect_probabilities(const nlohmann::json& record, const torch::Tensor& exp
   for (std::size_t j = 0; j < predictions.size(); ++j) {
     const int64_t index = predictions[j].at("index");
     if (j == 0) EXPECT_EQ(index, order[0].item<int64_t>()) << what;
+    // `predict` runs channels-last, `expected` comes from NCHW: other oneDNN kernels,
+    // float rounding up to ~2e-5 in a probability.
     EXPECT_NEAR(predictions[j].at("probability").get<double>(), expected[index].item<double>(),
-                1e-5)
+                1e-4)
         << what << " class " << index;
   }
 }

@@ -30,8 +30,7 @@ void on_stop_signal(int signal) {
   std::signal(signal, SIG_DFL);
 }
 
-// Returns the --aux/--no-aux flag, whose default depends on the recipe.
-CLI::Option* add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& recipe) {
+void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& recipe) {
   cmd.add_option("--data", c.data, "CIFAR-10 folder or archive (any layout)")
       ->capture_default_str();
   cmd.add_option("--out", c.out, "Run folder (default: runs/<timestamp>)");
@@ -53,9 +52,9 @@ CLI::Option* add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::stri
   cmd.add_option("--device", c.device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
-  auto* aux = cmd.add_flag("--aux,!--no-aux", c.aux_heads,
-                           "Auxiliary classifiers after 4a and 4d, loss weight 0.3 (default "
-                           "recipe: on; reference: off)");
+  cmd.add_flag("--aux,!--no-aux", c.aux_heads,
+               "Auxiliary classifiers after 4a and 4d, loss weight 0.3 (off: they help short "
+               "runs, cost long ones; README Recipes)");
   cmd.add_flag("--bn", c.batch_norm, "Batch norm after every conv (Inception-v2 style)");
   cmd.add_option("--precision", c.precision,
                  "fp32, or bf16: autocast, convolutions and linears in bfloat16 (fp32 weights)")
@@ -71,7 +70,6 @@ CLI::Option* add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::stri
       ->capture_default_str();
   cmd.add_option("--log-every", c.log_every, "Iterations between loss lines")
       ->capture_default_str();
-  return aux;
 }
 
 // This command line without --nproc: what each launched worker runs.
@@ -110,7 +108,7 @@ int main(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "Train on CIFAR-10 (or --resume a run)");
   googlenet::TrainConfig config;
   std::string recipe = "default", resume_dir;
-  const auto* aux_flag = add_train_flags(*train, config, recipe);
+  add_train_flags(*train, config, recipe);
   const auto recipe_flags = train->get_options();  // a resumed run keeps its saved ones
   train->add_option("--resume", resume_dir, "Continue the run in this folder from its last.pt")
       ->check(CLI::ExistingDirectory);
@@ -321,7 +319,6 @@ int main(int argc, char** argv) {
         result = googlenet::resume(resume_dir, g_stop, threads, loader_threads, dist);
       } else {
         config.recipe = googlenet::recipe_from_string(recipe);
-        if (aux_flag->count() == 0) config.aux_heads = config.recipe == googlenet::Recipe::kDefault;
         config.threads = threads;
         config.loader_threads = loader_threads;
         result = googlenet::train(config, g_stop, dist);

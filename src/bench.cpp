@@ -298,8 +298,9 @@ std::string format_bench(const nlohmann::json& r) {
   out << std::fixed << std::setprecision(2);
   out << r.at("implementation").get<std::string>() << ": GoogLeNet"
       << (o.at("aux").get<bool>() ? " + aux heads" : "") << (o.at("bn").get<bool>() ? " + BN" : "")
-      << ", Xavier init, fp32, " << (o.at("channels_last").get<bool>() ? "channels-last" : "NCHW")
-      << ", threads " << r.at("threads").get<int>() << "\n"
+      << ", Xavier init, " << o.value("precision", std::string("fp32")) << ", "
+      << (o.at("channels_last").get<bool>() ? "channels-last" : "NCHW") << ", threads "
+      << r.at("threads").get<int>() << "\n"
       << "CPU: " << cpu.at("model_name").get<std::string>() << ", " << cpu.at("cores").get<int>()
       << " cores, " << cpu.at("isa").get<std::string>()
       << (cpu.at("amx").get<bool>() ? " + AMX" : ", no AMX")

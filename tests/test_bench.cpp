@@ -206,6 +206,8 @@ TEST(BenchCli, VariantsWithoutDataAndJsonOnStdout) {
   EXPECT_TRUE(json.at("data").is_null());
   EXPECT_TRUE(json.at("options").at("channels_last").get<bool>());
   EXPECT_EQ(json.at("options").at("precision").get<std::string>(), "bf16");
+  EXPECT_NE(result.output.find("Xavier init, bf16, channels-last"), std::string::npos)
+      << result.output;
   EXPECT_DOUBLE_EQ(json.at("cpu").at("peak_gflops").get<double>(), 100);
   EXPECT_EQ(json.at("cpu").at("peak_source").get<std::string>(), "--peak-gflops");
   EXPECT_EQ(json.at("train").at("images_per_second").at("samples").size(), 2u);

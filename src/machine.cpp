@@ -163,7 +163,11 @@ int compute_cores() {
 }
 
 void set_compute_threads(int threads) {
-  torch::set_num_threads(threads > 0 ? threads : compute_cores());
+  if (threads > 0) {
+    torch::set_num_threads(threads);
+  } else if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+    torch::set_num_threads(compute_cores());
+  }
 }
 
 namespace {

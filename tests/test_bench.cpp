@@ -106,6 +106,7 @@ TEST(BenchMachine, ThisMachineHasAPeakAndMemory) {
 }
 
 TEST(BenchMachine, ZeroThreadsMeansEveryCore) {
+  unsetenv("OMP_NUM_THREADS");
   const int cores = compute_cores();
   EXPECT_GE(cores, 1);
   EXPECT_LE(cores, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -113,6 +114,10 @@ TEST(BenchMachine, ZeroThreadsMeansEveryCore) {
   EXPECT_EQ(torch::get_num_threads(), cores);
   set_compute_threads(1);
   EXPECT_EQ(torch::get_num_threads(), 1);
+  setenv("OMP_NUM_THREADS", "1", 1);  // as torchrun sets it: 0 leaves the count alone
+  set_compute_threads(0);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  unsetenv("OMP_NUM_THREADS");
 }
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)

@@ -48,8 +48,9 @@ bool reset_peak_rss();
 // affinity; the number of logical CPUs where /proc/cpuinfo cannot be read.
 int compute_cores();
 
-// LibTorch's intra-op threads: `threads`, or compute_cores() for 0. LibTorch's own
-// default follows OMP_NUM_THREADS and the cgroup, which in a VM is often 1.
+// LibTorch's intra-op threads: `threads`, or compute_cores() for 0 unless
+// OMP_NUM_THREADS is set (torchrun sets it for its workers; it is then left to LibTorch,
+// which honours it). LibTorch's own default without it is often 1 in a VM.
 void set_compute_threads(int threads);
 
 // Keeps freed memory in the process instead of handing it back to the kernel (glibc).

@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
   bench->add_option("--threads", bench_options.threads, "Compute threads (0: all cores)");
   bench->add_option("--seed", bench_options.seed, "Seed of weights, synthetic input, shuffling");
   bench->add_option("--peak-gflops", bench_options.peak_gflops,
-                    "fp32 peak of this machine (0: cores x GHz x FLOPs/cycle, detected)");
+                    "Peak GFLOP/s for '% peak' (0: measured with FMA loops on the compute threads; bf16 runs: the bf16 dot-product peak)");
   bench
       ->add_option("--json", bench_json,
                    "Write every number as JSON to this file; '-' or no file: to stdout (the "

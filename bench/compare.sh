@@ -38,8 +38,10 @@ for layout in nchw channels_last; do
   [[ $layout == channels_last ]] && flags+=(--channels-last)
   echo "== googlenet bench ($layout)" >&2
   GOOGLENET_MALLOC=$cpp_malloc build/googlenet bench "${flags[@]}" "${extra[@]}" --json "$work/cpp-$layout.json" >&2
+  # Both sides' "% peak" against the same number: the peak googlenet measured (or was given).
+  peak=$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu"]["peak_gflops"])' "$work/cpp-$layout.json")
   echo "== bench/peer.py ($layout)" >&2
-  "$python" bench/peer.py "${flags[@]}" "${peer_flags[@]}" "${extra[@]}" --json "$work/py-$layout.json" >&2
+  "$python" bench/peer.py "${flags[@]}" "${peer_flags[@]}" --peak-gflops "$peak" "${extra[@]}" --json "$work/py-$layout.json" >&2
 done
 [[ -n "$json_dir" ]] && mkdir -p "$json_dir" && cp "$work"/*.json "$json_dir"/
 
@@ -51,7 +53,8 @@ runs = {(impl, layout): json.loads((work / f"{impl}-{layout}.json").read_text())
 first = runs["cpp", "nchw"]
 cpu, o = first["cpu"], first["options"]
 print(f"CPU: {cpu['model_name']}, {cpu['cores']} cores, {cpu['isa']}, {cpu['ghz']:.2f} GHz "
-      f"from {cpu['ghz_source']}; fp32 peak {cpu['peak_gflops']:.0f} GFLOP/s "
+      f"from {cpu['ghz_source']}; peak {cpu['peak_gflops']:.0f} GFLOP/s ({cpu['peak_source']}; "
+      f"both sides), nominal {cpu.get('nominal_peak_gflops', 0):.0f} GFLOP/s "
       f"({cpu['flops_per_cycle']} FLOP/cycle/core: {cpu['flops_per_cycle_assumption']})")
 print(f"threads: {first['threads']}; {first['implementation']} vs "
       f"{runs['py', 'nchw']['implementation']}; {day}; median [min-max] of {o['repeats']} "
@@ -71,7 +74,7 @@ rows = [  # label, path into the JSON, digits, higher is better
     ("latency ms (batch 1)", ("latency", "milliseconds"), 2, False),
     (f"data pipeline img/s (batch {o['batch_size']})", ("data", "images_per_second"), 0, True),
     ("training GFLOP/s", ("train", "gflops"), 1, True),
-    ("training % of fp32 peak", ("train", "peak_fraction"), 1, True),
+    ("training % of peak", ("train", "peak_fraction"), 1, True),
     ("evaluation GFLOP/s", ("eval", "gflops"), 1, True),
     ("peak RSS MiB, training", ("train", "peak_rss_mb"), 0, False),
     ("peak RSS MiB, evaluation", ("eval", "peak_rss_mb"), 0, False),

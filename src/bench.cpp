@@ -90,7 +90,28 @@ nlohmann::json speed(const std::string& key, const Spread& spread, double gflops
           {"peak_rss_mb", mib(rss)}};
 }
 
-nlohmann::json cpu_json(const CpuInfo& cpu, double peak, const std::string& peak_source) {
+// The machine and the peak every "% peak" is a fraction of: --peak-gflops, else the
+// measured peak of the arithmetic the convolutions run in, else the nominal one.
+struct PeakUsed {
+  double gflops = 0;
+  std::string source;
+};
+
+PeakUsed choose_peak(const BenchOptions& options, const CpuInfo& cpu, const MeasuredPeak& measured) {
+  if (options.peak_gflops > 0) return {options.peak_gflops, "--peak-gflops"};
+  const bool bf16 = options.precision == Precision::kBFloat16;
+  if (bf16 && measured.bf16_gflops > 0) {
+    return {measured.bf16_gflops, "measured bf16: " + measured.bf16_kernel + ", " +
+                                      std::to_string(measured.threads) + " thread(s)"};
+  }
+  if (measured.fp32_gflops > 0) {
+    return {measured.fp32_gflops, "measured fp32: " + measured.fp32_kernel + ", " +
+                                      std::to_string(measured.threads) + " thread(s)"};
+  }
+  return {peak_gflops(cpu), "nominal: cores x GHz x FLOPs/cycle"};
+}
+
+nlohmann::json cpu_json(const CpuInfo& cpu, const MeasuredPeak& measured, const PeakUsed& peak) {
   return {{"model_name", cpu.model_name},
           {"cores", cpu.cores},
           {"isa", cpu.isa},
@@ -100,8 +121,12 @@ nlohmann::json cpu_json(const CpuInfo& cpu, double peak, const std::string& peak
           {"ghz_source", cpu.ghz_source},
           {"flops_per_cycle", cpu.flops_per_cycle},
           {"flops_per_cycle_assumption", cpu.flops_per_cycle_assumption},
-          {"peak_gflops", peak},
-          {"peak_source", peak_source}};
+          {"nominal_peak_gflops", peak_gflops(cpu)},
+          {"measured_fp32_gflops", measured.fp32_gflops},
+          {"measured_bf16_gflops", measured.bf16_gflops},
+          {"measured_threads", measured.threads},
+          {"peak_gflops", peak.gflops},
+          {"peak_source", peak.source}};
 }
 
 // The data pipeline of training: CifarLoader over the real training set with the
@@ -194,9 +219,10 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   }
   set_compute_threads(options.threads);
   const CpuInfo cpu = detect_cpu();
-  const double peak = options.peak_gflops > 0 ? options.peak_gflops : peak_gflops(cpu);
-  const std::string peak_source =
-      options.peak_gflops > 0 ? "--peak-gflops" : "cores x GHz x FLOPs/cycle";
+  const MeasuredPeak measured =
+      options.peak_gflops > 0 ? MeasuredPeak{} : measure_peak(cpu, torch::get_num_threads());
+  const PeakUsed peak_used = choose_peak(options, cpu, measured);
+  const double peak = peak_used.gflops;
 
   torch::manual_seed(static_cast<int64_t>(options.seed));
   GoogLeNet model(options.model);
@@ -258,7 +284,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
 
   nlohmann::json result;
   result["implementation"] = "googlenet C++ (LibTorch " TORCH_VERSION ")";
-  result["cpu"] = cpu_json(cpu, peak, peak_source);
+  result["cpu"] = cpu_json(cpu, measured, peak_used);
   result["threads"] = torch::get_num_threads();
   result["allocator"] = malloc_setting();
   result["options"] = {
@@ -307,8 +333,9 @@ std::string format_bench(const nlohmann::json& r) {
       << (cpu.at("avx512_bf16").get<bool>() ? ", AVX512-BF16" : "") << ", "
       << cpu.at("ghz").get<double>() << " GHz from " << cpu.at("ghz_source").get<std::string>()
       << "\n"
-      << "fp32 peak: " << std::setprecision(1) << cpu.at("peak_gflops").get<double>()
-      << " GFLOP/s (" << cpu.at("peak_source").get<std::string>() << "; "
+      << "peak: " << std::setprecision(1) << cpu.at("peak_gflops").get<double>() << " GFLOP/s ("
+      << cpu.at("peak_source").get<std::string>() << "); nominal fp32 "
+      << cpu.value("nominal_peak_gflops", 0.0) << " GFLOP/s (cores x GHz x "
       << cpu.at("flops_per_cycle").get<int>()
       << " FLOP/cycle/core: " << cpu.at("flops_per_cycle_assumption").get<std::string>() << ")\n"
       << "malloc: " << r.value("allocator", std::string("not recorded")) << "\n"

@@ -229,6 +229,16 @@ int main(int argc, char** argv) {
           "fp32, or bf16 (autocast: convolutions and linears in bfloat16)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->default_str("fp32");
+  bench
+      ->add_option_function<std::string>(
+          "--engine",
+          [&](const std::string& name) {
+            bench_options.engine = googlenet::inference_engine_from_string(name);
+          },
+          "Evaluation and latency: onednn (BN folded, ReLU fused, weights packed once) or "
+          "libtorch (the model's modules)")
+      ->check(CLI::IsMember({"onednn", "libtorch"}))
+      ->default_str(googlenet::to_string(bench_options.engine));
   bench->add_flag("--channels-last", bench_options.channels_last,
                   "NHWC weights, inputs and loader batches (default: NCHW)");
   bench->add_option("--batch-size", bench_options.batch_size, "Training batch");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -266,7 +267,15 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   log << "bench: evaluation, batch " << options.eval_batch_size << "\n";
   memory.start();
   images = synthetic_images(options.eval_batch_size, options.channels_last);
+  // The engine `googlenet test` uses: oneDNN (weights packed once, outside the timing)
+  // or LibTorch's modules under autocast.
+  std::optional<OneDnnInference> onednn;
+  if (options.engine == InferenceEngine::kOneDnn) onednn.emplace(model, options.precision);
   auto forward = [&] {
+    if (onednn) {
+      onednn->forward(images);
+      return;
+    }
     AutocastScope autocast(options.precision);
     model->forward(images);
   };
@@ -292,6 +301,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
       {"bn", options.model.batch_norm},
       {"channels_last", options.channels_last},
       {"precision", to_string(options.precision)},
+      {"engine", to_string(options.engine)},
       {"batch_size", options.batch_size},
       {"eval_batch_size", options.eval_batch_size},
       {"warmup", options.warmup},
@@ -325,7 +335,8 @@ std::string format_bench(const nlohmann::json& r) {
   out << r.at("implementation").get<std::string>() << ": GoogLeNet"
       << (o.at("aux").get<bool>() ? " + aux heads" : "") << (o.at("bn").get<bool>() ? " + BN" : "")
       << ", Xavier init, " << o.value("precision", std::string("fp32")) << ", "
-      << (o.at("channels_last").get<bool>() ? "channels-last" : "NCHW") << ", threads "
+      << (o.at("channels_last").get<bool>() ? "channels-last" : "NCHW") << ", evaluation on "
+      << o.value("engine", std::string("libtorch")) << ", threads "
       << r.at("threads").get<int>() << "\n"
       << "CPU: " << cpu.at("model_name").get<std::string>() << ", " << cpu.at("cores").get<int>()
       << " cores, " << cpu.at("isa").get<std::string>()

@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <unordered_map>
@@ -107,6 +108,25 @@ class ParameterTable {
   std::unordered_map<std::string, std::shared_ptr<torch::nn::Module>> modules_;
 };
 
+// A stride-1 "same" convolution on a map smaller than its kernel reads zeros through
+// the outer taps: on an H-row map only the central 2H - 1 rows of taps ever meet an
+// input row. Cropping the kernel to them (and the padding with it) gives the same
+// output with fewer FLOPs, and keeps oneDNN on its optimised kernels, which refuse
+// padding wider than the map (GoogLeNet's 5x5 and 3x3 branches on the 1x1 and 2x2
+// maps of stages 4-5 of a 32-px image).
+FoldedConv crop_to_input(const FoldedConv& conv, int64_t height, int64_t width) {
+  const int64_t kh = conv.weight.size(2), kw = conv.weight.size(3);
+  const bool same = conv.stride == 1 && kh == kw && kh % 2 == 1 && conv.padding == kh / 2;
+  const int64_t kept = std::min(kh, 2 * std::min(height, width) - 1);
+  if (!same || kept == kh) return conv;
+  FoldedConv cropped = conv;
+  const int64_t first = (kh - kept) / 2;
+  cropped.weight =
+      conv.weight.slice(2, first, first + kept).slice(3, first, first + kept).contiguous();
+  cropped.padding = kept / 2;
+  return cropped;
+}
+
 // The network as a flat list of primitives for one input shape.
 class Plan {
  public:
@@ -127,24 +147,35 @@ class Plan {
     return {converted, dims};
   }
 
-  Activation conv_relu(const Activation& x, const FoldedConv& conv) {
-    const int64_t out_channels = conv.weight.size(0), kernel = conv.weight.size(2);
-    const int64_t out_h = (x.dims[2] + 2 * conv.padding - kernel) / conv.stride + 1;
+  Activation conv_relu(const Activation& x, const FoldedConv& full) {
+    const FoldedConv conv = crop_to_input(full, x.dims[2], x.dims[3]);
+    const int64_t out_channels = conv.weight.size(0);
+    const int64_t out_h = (x.dims[2] + 2 * conv.padding - conv.weight.size(2)) / conv.stride + 1;
     const int64_t out_w = (x.dims[3] + 2 * conv.padding - conv.weight.size(3)) / conv.stride + 1;
     const memory::dims out_dims{x.dims[0], out_channels, out_h, out_w};
     const memory::dims weight_dims(conv.weight.sizes().begin(), conv.weight.sizes().end());
-    const memory::desc weights_any(weight_dims, type_, Tag::any);
     const memory::desc bias_md({out_channels}, DataType::f32, Tag::a);
     const memory::desc dst_md(out_dims, type_, kActivationTag);
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-        x.mem.get_desc(), weights_any, bias_md, dst_md, {conv.stride, conv.stride},
-        {conv.padding, conv.padding}, {conv.padding, conv.padding});
     dnnl::post_ops relu;
     relu.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
     dnnl::primitive_attr attr;
     attr.set_post_ops(relu);
-    dnnl::convolution_forward::primitive_desc pd(desc, attr, engine_);
+    auto primitive_desc = [&](const memory::desc& src) {
+      dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+          memory::desc(weight_dims, type_, Tag::any), bias_md, dst_md, {conv.stride, conv.stride},
+          {conv.padding, conv.padding}, {conv.padding, conv.padding});
+      return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+    };
+    // The activation as it is; where no optimised kernel reads that layout (the user's
+    // 3-channel images), the layout the kernel asks for, reordered to once.
+    auto pd = primitive_desc(x.mem.get_desc());
+    memory src = x.mem;
+    if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) {
+      pd = primitive_desc(memory::desc(x.dims, type_, Tag::any));
+      src = memory(pd.src_desc(), engine_);
+      add(dnnl::reorder(x.mem, src), {{DNNL_ARG_FROM, x.mem}, {DNNL_ARG_TO, src}});
+    }
 
     // Weights: re-laid out (and converted to bf16) once, here.
     memory user_weights({weight_dims, DataType::f32, Tag::oihw}, engine_,
@@ -157,7 +188,7 @@ class Plan {
     std::memcpy(bias.get_data_handle(), conv.bias.data_ptr<float>(), out_channels * sizeof(float));
 
     memory dst(pd.dst_desc(), engine_);
-    add(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, x.mem},
+    add(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, src},
                                         {DNNL_ARG_WEIGHTS, weights},
                                         {DNNL_ARG_BIAS, bias},
                                         {DNNL_ARG_DST, dst}});

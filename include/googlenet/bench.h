@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "googlenet/model.h"
+#include "googlenet/onednn_inference.h"
 #include "googlenet/precision.h"
 
 namespace googlenet {
@@ -31,6 +32,8 @@ struct BenchOptions {
   ModelOptions model;          // --aux, --bn; weights: the default recipe's Xavier init
   bool channels_last = false;  // NHWC weights and inputs (and loader output)
   Precision precision = Precision::kFloat32;  // bf16: autocast (fp32 weights)
+  // Evaluation and latency: `googlenet test`'s default engine (oneDNN where built).
+  InferenceEngine engine = default_inference_engine(torch::kCPU);
   int64_t batch_size = 128;                   // training step
   int64_t eval_batch_size = 100;
   int64_t warmup = 3;          // untimed iterations before each measurement

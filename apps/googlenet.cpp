@@ -164,6 +164,15 @@ int main(int argc, char** argv) {
                    "fp32, or bf16: autocast, convolutions and linears in bfloat16")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
+  test->add_option_function<std::string>(
+          "--engine",
+          [&](const std::string& name) {
+            test_options.engine = googlenet::inference_engine_from_string(name);
+          },
+          "onednn (BN folded, ReLU fused, weights packed once; CPU) or libtorch (the model's "
+          "modules; what CUDA uses)")
+      ->check(CLI::IsMember({"onednn", "libtorch"}))
+      ->default_str(googlenet::to_string(test_options.engine));
   test->add_flag("!--nchw", test_options.channels_last,
                  "Keep weights and batches in NCHW (default: channels-last, same values, faster)");
 
@@ -255,7 +264,8 @@ int main(int argc, char** argv) {
   bench->add_option("--threads", bench_options.threads, "Compute threads (0: all cores)");
   bench->add_option("--seed", bench_options.seed, "Seed of weights, synthetic input, shuffling");
   bench->add_option("--peak-gflops", bench_options.peak_gflops,
-                    "Peak GFLOP/s for '% peak' (0: measured with FMA loops on the compute threads; bf16 runs: the bf16 dot-product peak)");
+                    "Peak GFLOP/s for '% peak' (0: measured with FMA loops on the compute threads; "
+                    "bf16 runs: the bf16 dot-product peak)");
   bench
       ->add_option("--json", bench_json,
                    "Write every number as JSON to this file; '-' or no file: to stdout (the "

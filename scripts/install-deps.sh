@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build
   libtorch-dev            # LibTorch 1.13.1 (CPU, oneDNN, c10d with Gloo)
+  libdnnl-dev             # oneDNN 2.6 headers (the library LibTorch links): --engine onednn
   libgloo-dev             # Gloo's headers, needed by c10d's ProcessGroupGloo.hpp
   libopenblas0-openmp     # BLAS for LibTorch's matmuls: Debian's default is the netlib
                           # reference BLAS, which made the aux heads' linears 45% of a

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <optional>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -98,7 +98,8 @@ struct PeakUsed {
   std::string source;
 };
 
-PeakUsed choose_peak(const BenchOptions& options, const CpuInfo& cpu, const MeasuredPeak& measured) {
+PeakUsed choose_peak(const BenchOptions& options, const CpuInfo& cpu,
+                     const MeasuredPeak& measured) {
   if (options.peak_gflops > 0) return {options.peak_gflops, "--peak-gflops"};
   const bool bf16 = options.precision == Precision::kBFloat16;
   if (bf16 && measured.bf16_gflops > 0) {
@@ -336,8 +337,8 @@ std::string format_bench(const nlohmann::json& r) {
       << (o.at("aux").get<bool>() ? " + aux heads" : "") << (o.at("bn").get<bool>() ? " + BN" : "")
       << ", Xavier init, " << o.value("precision", std::string("fp32")) << ", "
       << (o.at("channels_last").get<bool>() ? "channels-last" : "NCHW") << ", evaluation on "
-      << o.value("engine", std::string("libtorch")) << ", threads "
-      << r.at("threads").get<int>() << "\n"
+      << o.value("engine", std::string("libtorch")) << ", threads " << r.at("threads").get<int>()
+      << "\n"
       << "CPU: " << cpu.at("model_name").get<std::string>() << ", " << cpu.at("cores").get<int>()
       << " cores, " << cpu.at("isa").get<std::string>()
       << (cpu.at("amx").get<bool>() ? " + AMX" : ", no AMX")

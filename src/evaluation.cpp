@@ -1,8 +1,10 @@
 #include "googlenet/evaluation.h"
 
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
+#include "googlenet/augment.h"
 #include "googlenet/cifar.h"
 #include "googlenet/image_folder.h"
 #include "googlenet/loader.h"
@@ -23,23 +25,48 @@ double accumulate(const torch::Tensor& logits, const torch::Tensor& labels, Eval
   return torch::cross_entropy_loss(logits, truth, {}, torch::Reduction::Sum).item<double>();
 }
 
+// Logits (float32, CPU) of normalised batches by the chosen engine: the model's modules
+// under autocast, or the oneDNN engine built from the model's weights once per call of
+// evaluate (after training steps the weights have changed).
+class BatchClassifier {
+ public:
+  BatchClassifier(GoogLeNet& model, const torch::Device& device, Precision precision,
+                  InferenceEngine engine)
+      : model_(model), device_(device), precision_(precision) {
+    if (engine == InferenceEngine::kOneDnn) {
+      if (!device.is_cpu())
+        throw std::invalid_argument("--engine onednn runs on the CPU; use --engine libtorch");
+      onednn_.emplace(model, precision);
+    }
+  }
+
+  torch::Tensor logits(const torch::Tensor& images) {
+    if (onednn_) return onednn_->forward(images);
+    AutocastScope autocast(precision_);
+    return model_->forward(images.to(device_)).to(torch::kCPU, torch::kFloat32);
+  }
+
+ private:
+  GoogLeNet& model_;
+  torch::Device device_;
+  Precision precision_;
+  std::optional<OneDnnInference> onednn_;
+};
+
 }  // namespace
 
 Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& device,
-                    const std::vector<std::string>& class_names, Precision precision) {
+                    const std::vector<std::string>& class_names, Precision precision,
+                    InferenceEngine engine) {
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
+  BatchClassifier classifier(model, device, precision, engine);
   Evaluation result{0, ConfusionMatrix(class_names)};
   double loss_sum = 0;
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
-    torch::Tensor logits;
-    {
-      AutocastScope autocast(precision);
-      logits = model->forward(batch->images.to(device)).to(torch::kCPU, torch::kFloat32);
-    }
-    loss_sum += accumulate(logits, batch->labels, result);
+    loss_sum += accumulate(classifier.logits(batch->images), batch->labels, result);
   }
   model->train(was_training);
   result.loss = loss_sum / std::max<int64_t>(1, result.confusion.total());
@@ -48,12 +75,14 @@ Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& 
 
 Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64_t batch_size,
                     const torch::Device& device, const std::vector<std::string>& class_names,
-                    Precision precision) {
+                    Precision precision, InferenceEngine engine) {
   if (batch_size < 1)
     throw std::invalid_argument("--batch-size must be at least 1, got " +
                                 std::to_string(batch_size));
+  torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
+  BatchClassifier classifier(model, device, precision, engine);
   Evaluation result{0, ConfusionMatrix(class_names)};
   double loss_sum = 0;
   const auto count = static_cast<std::size_t>(batch_size);
@@ -63,12 +92,8 @@ Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64
       throw std::runtime_error(batch.failures.front().message +
                                " (every image of the folder is tested: fix or remove the file)");
     const auto labels = torch::tensor(batch.labels, torch::kInt64);
-    torch::Tensor logits;
-    {
-      AutocastScope autocast(precision);
-      logits = image_logits(model, batch_images(batch), device).to(torch::kFloat32);
-    }
-    loss_sum += accumulate(logits, labels, result);
+    const torch::Tensor images = normalize_images(batch_images(batch));
+    loss_sum += accumulate(classifier.logits(images), labels, result);
   }
   model->train(was_training);
   result.loss = loss_sum / std::max<int64_t>(1, result.confusion.total());
@@ -153,7 +178,8 @@ Evaluation test_cifar(LoadedModel& loaded, const TestOptions& options, const tor
   loader_options.channels_last = options.channels_last;
   CifarLoader loader(data, loader_options);
   source = data->source;
-  return evaluate(loaded.model, loader, device, data->class_names, options.precision);
+  return evaluate(loaded.model, loader, device, data->class_names, options.precision,
+                  options.engine);
 }
 
 Evaluation test_image_folder(LoadedModel& loaded, const TestOptions& options,
@@ -163,13 +189,15 @@ Evaluation test_image_folder(LoadedModel& loaded, const TestOptions& options,
     files.resize(options.subset);
   source = options.data + " (image folder, " + std::to_string(files.size()) + " images)";
   return evaluate(loaded.model, files, options.batch_size, device, loaded.class_names,
-                  options.precision);
+                  options.precision, options.engine);
 }
 
 }  // namespace
 
-std::string run_test(const TestOptions& options) {
+std::string run_test(const TestOptions& requested) {
+  TestOptions options = requested;
   const auto device = resolve_device(options.device);
+  if (!device.is_cpu()) options.engine = InferenceEngine::kLibTorch;  // oneDNN is CPU-only
   LoadedModel loaded = load_model(options.weights, device);
   if (options.channels_last) to_channels_last(*loaded.model);
   const bool image_folder = !is_cifar10_path(options.data) && has_subfolders(options.data);
@@ -178,8 +206,9 @@ std::string run_test(const TestOptions& options) {
                                        : test_cifar(loaded, options, device, source);
 
   std::ostringstream out;
-  const std::string arithmetic =
-      to_string(options.precision) + (options.channels_last ? ", channels-last" : ", NCHW");
+  const std::string arithmetic = to_string(options.precision) +
+                                 (options.channels_last ? ", channels-last" : ", NCHW") + ", " +
+                                 to_string(options.engine);
   out << std::fixed << std::setprecision(2) << options.weights << " on " << source << " ("
       << arithmetic << ")\n"
       << "test accuracy " << 100 * eval.accuracy() << "% (" << eval.confusion.correct() << "/"
@@ -194,7 +223,8 @@ std::string run_test(const TestOptions& options) {
                            {"data", source},
                            {"loss", eval.loss},
                            {"precision", to_string(options.precision)},
-                           {"channels_last", options.channels_last}});
+                           {"channels_last", options.channels_last},
+                           {"engine", to_string(options.engine)}});
   }
   return out.str();
 }

@@ -202,8 +202,8 @@ class Plan {
                                 (x.dims[3] + 2 * padding - kernel_w) / stride + 1};
     dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm,
                                      x.mem.get_desc(), {out_dims, type_, kActivationTag},
-                                     {stride, stride}, {kernel_h, kernel_w},
-                                     {padding, padding}, {padding, padding});
+                                     {stride, stride}, {kernel_h, kernel_w}, {padding, padding},
+                                     {padding, padding});
     dnnl::pooling_forward::primitive_desc pd(desc, engine_);
     memory dst(pd.dst_desc(), engine_);
     add(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, dst}});
@@ -235,9 +235,10 @@ class Plan {
   void features(const Activation& x) {
     const Activation pooled =
         pool(x, dnnl::algorithm::pooling_avg_exclude_padding, x.dims[2], x.dims[3], 1, 0);
-    features_ = memory({{x.dims[0], x.dims[1], 1, 1}, DataType::f32, Tag::abcd}, engine_,
-                       DNNL_MEMORY_NONE);
-    add(dnnl::reorder(pooled.mem, features_), {{DNNL_ARG_FROM, pooled.mem}, {DNNL_ARG_TO, features_}});
+    features_ =
+        memory({{x.dims[0], x.dims[1], 1, 1}, DataType::f32, Tag::abcd}, engine_, DNNL_MEMORY_NONE);
+    add(dnnl::reorder(pooled.mem, features_),
+        {{DNNL_ARG_FROM, pooled.mem}, {DNNL_ARG_TO, features_}});
   }
 
   void run(const torch::Tensor& images, torch::Tensor& features, dnnl::stream& stream) {
@@ -270,8 +271,8 @@ struct OneDnnInference::Impl {
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>, std::unique_ptr<Plan>> plans;
 
   Plan& plan_for(const torch::Tensor& images, bool channels_last) {
-    const auto key = std::make_tuple(images.size(0), images.size(1), images.size(2),
-                                     images.size(3), channels_last);
+    const auto key = std::make_tuple(images.size(0), images.size(1), images.size(2), images.size(3),
+                                     channels_last);
     auto found = plans.find(key);
     if (found != plans.end()) return *found->second;
     auto plan = std::make_unique<Plan>(
@@ -323,9 +324,10 @@ OneDnnInference::OneDnnInference(GoogLeNet& model, Precision precision)
 
 torch::Tensor OneDnnInference::forward(const torch::Tensor& images) {
   if (images.dim() != 4 || images.scalar_type() != torch::kFloat32 || !images.device().is_cpu())
-    throw std::invalid_argument("OneDnnInference::forward: expects a float32 CPU batch N x C x H x W");
-  const bool channels_last = !images.is_contiguous() &&
-                             images.is_contiguous(torch::MemoryFormat::ChannelsLast);
+    throw std::invalid_argument(
+        "OneDnnInference::forward: expects a float32 CPU batch N x C x H x W");
+  const bool channels_last =
+      !images.is_contiguous() && images.is_contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor input = channels_last ? images : images.contiguous();
   Plan& plan = impl_->plan_for(input, channels_last);
   auto features = torch::empty({input.size(0), impl_->fc_weight.size(1)});

@@ -318,8 +318,8 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
         run.position.epoch_loss_sum / std::max<int64_t>(1, run.position.epoch_loss_count);
 
     if (run.communicator) run.communicator->broadcast(run.model->buffers());  // BN statistics
-    Evaluation eval =
-        evaluate(run.model, test_loader, run.device, run.test_data->class_names, precision);
+    Evaluation eval = evaluate(run.model, test_loader, run.device, run.test_data->class_names,
+                               precision, default_inference_engine(run.device));
     if (run.communicator) eval = reduce_evaluation(*run.communicator, eval);
     const double seconds = seconds_since(epoch_start);
     EpochRow row{epoch + 1,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "googlenet/checkpoint.h"
+#include "googlenet/onednn_inference.h"
 #include "googlenet/state_dict.h"
 #include "test_util.h"
 
@@ -62,11 +63,22 @@ TEST(Cli, TestLayoutsAgreeAndBf16IsNamed) {
   const auto [nhwc_text, nhwc] = run("", "nhwc.json");
   const auto [nchw_text, nchw] = run("--nchw", "nchw.json");
   const auto [bf16_text, bf16] = run("--precision bf16", "bf16.json");
-  EXPECT_NE(nhwc_text.find("(fp32, channels-last)"), std::string::npos) << nhwc_text;
-  EXPECT_NE(nchw_text.find("(fp32, NCHW)"), std::string::npos) << nchw_text;
-  EXPECT_NE(bf16_text.find("(bf16, channels-last)"), std::string::npos) << bf16_text;
-  EXPECT_EQ(nhwc.at("correct"), nchw.at("correct"));
-  EXPECT_NEAR(nhwc.at("loss").get<double>(), nchw.at("loss").get<double>(), 1e-5);
+  const auto [libtorch_text, libtorch] = run("--engine libtorch", "libtorch.json");
+  const std::string engine = to_string(default_inference_engine(torch::kCPU));
+  EXPECT_NE(nhwc_text.find("(fp32, channels-last, " + engine + ")"), std::string::npos)
+      << nhwc_text;
+  EXPECT_NE(nchw_text.find("(fp32, NCHW, " + engine + ")"), std::string::npos) << nchw_text;
+  EXPECT_NE(bf16_text.find("(bf16, channels-last, " + engine + ")"), std::string::npos)
+      << bf16_text;
+  EXPECT_NE(libtorch_text.find("(fp32, channels-last, libtorch)"), std::string::npos)
+      << libtorch_text;
+  EXPECT_EQ(libtorch.at("engine").get<std::string>(), "libtorch");
+  EXPECT_EQ(nhwc.at("engine").get<std::string>(), engine);
+  // Layouts and engines: the same scores up to float rounding.
+  for (const auto* other : {&nchw, &libtorch}) {
+    EXPECT_EQ(nhwc.at("correct"), other->at("correct"));
+    EXPECT_NEAR(nhwc.at("loss").get<double>(), other->at("loss").get<double>(), 1e-5);
+  }
   EXPECT_TRUE(nhwc.at("channels_last").get<bool>());
   EXPECT_FALSE(nchw.at("channels_last").get<bool>());
   EXPECT_EQ(bf16.at("precision").get<std::string>(), "bf16");

@@ -47,7 +47,8 @@ TEST_F(OneDnnInferenceTest, ReferenceWeightsGivePyTorchsLogits) {
   const SavedValue golden = torch_load(fixture("golden_logits.pt"));
   const torch::Tensor indices = golden.at("indices").as_tensor();
   const torch::Tensor expected = golden.at("logits").as_tensor();
-  const torch::Tensor images = test_images(indices.max().item<int64_t>() + 1).index_select(0, indices);
+  const torch::Tensor images =
+      test_images(indices.max().item<int64_t>() + 1).index_select(0, indices);
   OneDnnInference engine(model, Precision::kFloat32);
   const torch::Tensor nchw = engine.forward(images);
   ASSERT_EQ(nchw.sizes(), expected.sizes());
@@ -115,7 +116,8 @@ TEST_F(OneDnnInferenceTest, Bf16IsCloseToFp32) {
 TEST_F(OneDnnInferenceTest, RejectsWhatItCannotRun) {
   GoogLeNet model = reference_model();
   OneDnnInference engine(model, Precision::kFloat32);
-  EXPECT_THROW(engine.forward(torch::zeros({2, 3, 32, 32}, torch::kFloat64)), std::invalid_argument);
+  EXPECT_THROW(engine.forward(torch::zeros({2, 3, 32, 32}, torch::kFloat64)),
+               std::invalid_argument);
   EXPECT_THROW(engine.forward(torch::zeros({3, 32, 32})), std::invalid_argument);
 }
 
@@ -126,9 +128,8 @@ TEST(InferenceEngine, NamesAndDefault) {
   const std::string message =
       testing::error_of<std::invalid_argument>([] { inference_engine_from_string("mkl"); });
   EXPECT_NE(message.find("'mkl'"), std::string::npos) << message;
-  EXPECT_EQ(default_inference_engine(torch::kCPU), onednn_inference_available()
-                                                       ? InferenceEngine::kOneDnn
-                                                       : InferenceEngine::kLibTorch);
+  EXPECT_EQ(default_inference_engine(torch::kCPU),
+            onednn_inference_available() ? InferenceEngine::kOneDnn : InferenceEngine::kLibTorch);
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ struct BenchOptions {
   Precision precision = Precision::kFloat32;  // bf16: autocast (fp32 weights)
   // Evaluation and latency: `googlenet test`'s default engine (oneDNN where built).
   InferenceEngine engine = default_inference_engine(torch::kCPU);
-  int64_t batch_size = 128;                   // training step
+  int64_t batch_size = 128;  // training step
   int64_t eval_batch_size = 100;
   int64_t warmup = 3;          // untimed iterations before each measurement
   int64_t repeats = 5;         // timed repeats; median and min/max over them

@@ -214,8 +214,15 @@ def run(args):
     labels = torch.randint(10, (args.batch_size,))
     last_loss = [0.0]
 
+    def autocast():  # googlenet's AutocastScope: convs and linears in bf16, fp32 weights
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+
+    def forward(x):
+        with autocast():
+            return model(x)
+
     def train_step():  # train_peer.py's step with momentum, as googlenet's training loop
-        logits, aux1, aux2 = model(images)
+        logits, aux1, aux2 = forward(images)
         loss = criterion(logits, labels)
         total = loss + AUX_WEIGHT * (criterion(aux1, labels) + criterion(aux2, labels)) \
             if aux1 is not None else loss
@@ -238,12 +245,12 @@ def run(args):
         images = torch.randn(args.eval_batch_size, 3, 32, 32).contiguous(
             memory_format=memory_format)
         evals = [args.iterations * args.eval_batch_size / s
-                 for s in time_repeats(args, lambda: model(images))]
+                 for s in time_repeats(args, lambda: forward(images))]
         eval_rss = memory.stop()
         print("bench: latency, batch 1", file=sys.stderr)
         memory.start()
         images = torch.randn(1, 3, 32, 32).contiguous(memory_format=memory_format)
-        latency = [1000 * s / args.iterations for s in time_repeats(args, lambda: model(images))]
+        latency = [1000 * s / args.iterations for s in time_repeats(args, lambda: forward(images))]
         latency_rss = memory.stop()
         data = None if folder is None else bench_data(args, folder, memory_format, memory)
 
@@ -254,6 +261,7 @@ def run(args):
         "threads": torch.get_num_threads(),
         "allocator": allocator,
         "options": {"aux": args.aux, "bn": args.bn, "channels_last": args.channels_last,
+                    "precision": args.precision, "engine": "torch.nn modules",
                     "batch_size": args.batch_size, "eval_batch_size": args.eval_batch_size,
                     "warmup": args.warmup, "repeats": args.repeats,
                     "iterations": args.iterations, "data_batches": args.data_batches,
@@ -314,6 +322,8 @@ def main():
     p.add_argument("--bn", action="store_true", help="BatchNorm2d after every conv")
     p.add_argument("--channels-last", action="store_true",
                    help="NHWC weights, inputs and loader batches")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: torch.autocast('cpu', bfloat16), as googlenet bench --precision")
     p.add_argument("--batch-size", type=int, default=128, help="training batch")
     p.add_argument("--eval-batch-size", type=int, default=100, help="evaluation batch")
     p.add_argument("--warmup", type=int, default=3, help="untimed iterations before each timing")

@@ -196,6 +196,15 @@ int main(int argc, char** argv) {
   predict->add_option("--device", predict_options.device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   predict
+      ->add_option_function<std::string>(
+          "--engine",
+          [&](const std::string& name) {
+            predict_options.engine = googlenet::inference_engine_from_string(name);
+          },
+          "onednn (CPU: BN folded, ReLU fused, weights packed once) or libtorch")
+      ->check(CLI::IsMember({"onednn", "libtorch"}))
+      ->default_str(googlenet::to_string(predict_options.engine));
+  predict
       ->add_option("--tta", predict_options.tta,
                    "Test-time augmentation: none, or flip (mean with the mirror image)")
       ->check(CLI::IsMember({"none", "flip"}));

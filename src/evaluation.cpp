@@ -1,7 +1,6 @@
 #include "googlenet/evaluation.h"
 
 #include <iomanip>
-#include <optional>
 #include <sstream>
 
 #include "googlenet/augment.h"
@@ -25,35 +24,24 @@ double accumulate(const torch::Tensor& logits, const torch::Tensor& labels, Eval
   return torch::cross_entropy_loss(logits, truth, {}, torch::Reduction::Sum).item<double>();
 }
 
-// Logits (float32, CPU) of normalised batches by the chosen engine: the model's modules
-// under autocast, or the oneDNN engine built from the model's weights once per call of
-// evaluate (after training steps the weights have changed).
-class BatchClassifier {
- public:
-  BatchClassifier(GoogLeNet& model, const torch::Device& device, Precision precision,
-                  InferenceEngine engine)
-      : model_(model), device_(device), precision_(precision) {
-    if (engine == InferenceEngine::kOneDnn) {
-      if (!device.is_cpu())
-        throw std::invalid_argument("--engine onednn runs on the CPU; use --engine libtorch");
-      onednn_.emplace(model, precision);
-    }
-  }
-
-  torch::Tensor logits(const torch::Tensor& images) {
-    if (onednn_) return onednn_->forward(images);
-    AutocastScope autocast(precision_);
-    return model_->forward(images.to(device_)).to(torch::kCPU, torch::kFloat32);
-  }
-
- private:
-  GoogLeNet& model_;
-  torch::Device device_;
-  Precision precision_;
-  std::optional<OneDnnInference> onednn_;
-};
-
 }  // namespace
+
+Classifier::Classifier(GoogLeNet& model, const torch::Device& device, Precision precision,
+                       InferenceEngine engine)
+    : model_(model), device_(device), precision_(precision) {
+  if (engine == InferenceEngine::kOneDnn) {
+    if (!device.is_cpu())
+      throw std::invalid_argument("--engine onednn runs on the CPU; use --engine libtorch");
+    onednn_ = std::make_shared<OneDnnInference>(model, precision);
+  }
+}
+
+torch::Tensor Classifier::logits(const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  if (onednn_) return onednn_->forward(images);
+  AutocastScope autocast(precision_);
+  return model_->forward(images.to(device_)).to(torch::kCPU, torch::kFloat32);
+}
 
 Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& device,
                     const std::vector<std::string>& class_names, Precision precision,
@@ -61,7 +49,7 @@ Evaluation evaluate(GoogLeNet& model, CifarLoader& loader, const torch::Device& 
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
-  BatchClassifier classifier(model, device, precision, engine);
+  Classifier classifier(model, device, precision, engine);
   Evaluation result{0, ConfusionMatrix(class_names)};
   double loss_sum = 0;
   loader.start_epoch(0);
@@ -82,7 +70,7 @@ Evaluation evaluate(GoogLeNet& model, const std::vector<ImageFile>& files, int64
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
-  BatchClassifier classifier(model, device, precision, engine);
+  Classifier classifier(model, device, precision, engine);
   Evaluation result{0, ConfusionMatrix(class_names)};
   double loss_sum = 0;
   const auto count = static_cast<std::size_t>(batch_size);

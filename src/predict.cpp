@@ -120,12 +120,13 @@ torch::Tensor image_logits(GoogLeNet& model, const torch::Tensor& images,
   return model->forward(normalize_images(images).to(device)).to(torch::kCPU);
 }
 
-torch::Tensor image_probabilities(GoogLeNet& model, const torch::Tensor& images,
-                                  const torch::Device& device, bool flip) {
-  auto probabilities = torch::softmax(image_logits(model, images, device), /*dim=*/1);
+torch::Tensor image_probabilities(Classifier& classifier, const torch::Tensor& images, bool flip) {
+  auto probabilities = torch::softmax(classifier.logits(normalize_images(images)), /*dim=*/1);
   if (!flip) return probabilities;
   const auto mirrored = images.flip({3});  // N x 3 x H x W: mirror the W axis
-  return (probabilities + torch::softmax(image_logits(model, mirrored, device), /*dim=*/1)) / 2;
+  return (probabilities +
+          torch::softmax(classifier.logits(normalize_images(mirrored)), /*dim=*/1)) /
+         2;
 }
 
 PredictSummary run_predict(const PredictOptions& options, std::ostream& out, std::ostream& log) {
@@ -134,6 +135,8 @@ PredictSummary run_predict(const PredictOptions& options, std::ostream& out, std
   const auto device = resolve_device(options.device);
   LoadedModel loaded = load_model(options.weights, device);
   to_channels_last(*loaded.model);  // as `test`: same values, faster kernels (README *Speed*)
+  Classifier classifier(loaded.model, device, Precision::kFloat32,
+                        device.is_cpu() ? options.engine : InferenceEngine::kLibTorch);
   const int64_t k = std::min<int64_t>(options.top_k, loaded.class_names.size());
   PredictionWriter writer(options, loaded.class_names, files, k, out);
 
@@ -162,7 +165,7 @@ PredictSummary run_predict(const PredictOptions& options, std::ostream& out, std
     }
     if (batch.size() > 0) {
       const auto probabilities =
-          image_probabilities(loaded.model, batch_images(batch), device, options.tta == "flip");
+          image_probabilities(classifier, batch_images(batch), options.tta == "flip");
       writer.write(batch, probabilities.topk(k, /*dim=*/1));
       summary.predicted += static_cast<int64_t>(batch.size());
     }

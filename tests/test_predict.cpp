@@ -153,15 +153,22 @@ TEST(Predict, PngFilesGiveTheLogitsOfTheSameImagesInMemory) {
   const torch::Tensor logits = image_logits(model, batch_images(batch), torch::kCPU);
   EXPECT_LT((logits - expected).abs().max().item<double>(), 1e-5);
 
-  PredictOptions options;
-  options.inputs = {dir.path()};
-  options.top_k = 10;
-  options.batch_size = 64;  // two batches, the second partial
-  const auto lines = predict_json(options);
-  ASSERT_EQ(lines.size(), 100u);
+  // Both engines: the model's modules and, where built, oneDNN (the default on the CPU).
+  std::vector<InferenceEngine> engines{InferenceEngine::kLibTorch};
+  if (onednn_inference_available()) engines.push_back(InferenceEngine::kOneDnn);
   const torch::Tensor probabilities = torch::softmax(expected, /*dim=*/1);
-  for (int i = 0; i < 100; ++i)
-    expect_probabilities(lines.at(name_of(i) + ".png"), probabilities[i], name_of(i));
+  for (const InferenceEngine engine : engines) {
+    SCOPED_TRACE(to_string(engine));
+    PredictOptions options;
+    options.inputs = {dir.path()};
+    options.top_k = 10;
+    options.batch_size = 64;  // two batches, the second partial
+    options.engine = engine;
+    const auto lines = predict_json(options);
+    ASSERT_EQ(lines.size(), 100u);
+    for (int i = 0; i < 100; ++i)
+      expect_probabilities(lines.at(name_of(i) + ".png"), probabilities[i], name_of(i));
+  }
 }
 
 TEST(Predict, JpegFilesAgreeOnTheTopClassForMostImages) {

@@ -17,6 +17,26 @@ namespace googlenet {
 class CifarLoader;
 struct ImageFile;
 
+// Logits of a model's inference pass by the chosen engine: the model's modules on `device`
+// under autocast (`precision`), or the oneDNN engine built from the model's weights at
+// construction (CPU only; a later change of the weights is not seen, so build one per use).
+class Classifier {
+ public:
+  // Throws std::invalid_argument for kOneDnn on a non-CPU device.
+  Classifier(GoogLeNet& model, const torch::Device& device,
+             Precision precision = Precision::kFloat32,
+             InferenceEngine engine = InferenceEngine::kLibTorch);
+  // Normalised float32 images N x 3 x H x W (NCHW or channels-last) -> float32 CPU logits
+  // N x classes. The model must be in eval mode.
+  torch::Tensor logits(const torch::Tensor& images);
+
+ private:
+  GoogLeNet model_;
+  torch::Device device_;
+  Precision precision_;
+  std::shared_ptr<OneDnnInference> onednn_;
+};
+
 struct Evaluation {
   double loss = 0;  // mean cross-entropy per image
   ConfusionMatrix confusion;

@@ -62,6 +62,10 @@ void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& reci
       ->capture_default_str();
   cmd.add_flag("!--nchw", c.channels_last,
                "Keep weights and batches in NCHW (default: channels-last, same values, faster)");
+  cmd.add_option("--eval-engine", c.eval_engine,
+                 "Per-epoch evaluation: auto (oneDNN on the CPU where built), onednn or libtorch")
+      ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
+      ->capture_default_str();
   cmd.add_option("--init", c.init_weights, "Start from a state_dict saved by torch.save")
       ->check(CLI::ExistingFile);
   cmd.add_option("--train-subset", c.train_subset, "Train on the first N images (0: all)")

@@ -29,6 +29,8 @@ void TrainConfig::validate() const {
   require(log_every >= 1, "--log-every must be at least 1");
   require(precision == "fp32" || precision == "bf16",
           "--precision must be fp32 or bf16, got '" + precision + "'");
+  require(eval_engine == "auto" || eval_engine == "onednn" || eval_engine == "libtorch",
+          "--eval-engine must be auto, onednn or libtorch, got '" + eval_engine + "'");
   require(device == "cpu" || device == "cuda" || device == "auto",
           "--device must be cpu, cuda or auto, got '" + device + "'");
   require(recipe != Recipe::kReference || (!aux_heads && !batch_norm),
@@ -53,8 +55,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, init_wei
                                                 epochs, schedule_epochs, batch_size,
                                                 test_batch_size, max_lr, weight_decay, seed,
                                                 threads, loader_threads, device, aux_heads,
-                                                batch_norm, channels_last, precision, train_subset,
-                                                test_subset, log_every, world_size)
+                                                batch_norm, channels_last, precision, eval_engine,
+                                                train_subset, test_subset, log_every, world_size)
 
 nlohmann::json to_json(const TrainConfig& config) { return config; }
 

@@ -225,6 +225,9 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
 
   const int64_t steps_per_epoch = train_loader.batches_per_epoch();
   const Precision precision = precision_from_string(config.precision);
+  const InferenceEngine eval_engine = config.eval_engine == "auto" || !run.device.is_cpu()
+                                          ? default_inference_engine(run.device)
+                                          : inference_engine_from_string(config.eval_engine);
   const auto schedule = make_schedule(config, steps_per_epoch);
   std::optional<MetricsLog> metrics;
   if (run.leader) {
@@ -319,7 +322,7 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
 
     if (run.communicator) run.communicator->broadcast(run.model->buffers());  // BN statistics
     Evaluation eval = evaluate(run.model, test_loader, run.device, run.test_data->class_names,
-                               precision, default_inference_engine(run.device));
+                               precision, eval_engine);
     if (run.communicator) eval = reduce_evaluation(*run.communicator, eval);
     const double seconds = seconds_since(epoch_start);
     EpochRow row{epoch + 1,

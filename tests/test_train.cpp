@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "googlenet/checkpoint.h"
+#include "googlenet/evaluation.h"
 #include "googlenet/report.h"
 #include "googlenet/train.h"
 #include "test_util.h"
@@ -52,6 +54,19 @@ TEST(Train, LossFallsAndAccuracyBeatsChance) {
   for (const char* file : {"config.json", "last.pt", "best.pt", "curves.svg"}) {
     EXPECT_TRUE(std::filesystem::exists(dir / "run" / file)) << file;
   }
+  // The per-epoch evaluation (default engine: oneDNN where built) scores the final model
+  // as the model's own LibTorch modules do, to float rounding (an image at most).
+  TestOptions test;
+  test.weights = (dir / "run" / "last.pt").string();
+  test.data = testing::data_dir().string();
+  test.subset = 1000;
+  test.engine = InferenceEngine::kLibTorch;
+  test.json_report = (dir / "test.json").string();
+  run_test(test);
+  std::ifstream report(dir / "test.json");
+  const auto json = nlohmann::json::parse(report);
+  EXPECT_NEAR(json.at("correct").get<double>() / 1000, result.final_accuracy, 0.0011);
+  EXPECT_NEAR(json.at("loss").get<double>(), epochs.back().test_loss, 1e-4);
 }
 
 StateDict weights_of(const std::filesystem::path& checkpoint) {
@@ -189,6 +204,7 @@ TEST(TrainCli, BadFlagsAreRefusedWithUsage) {
       {"train --resume . --epochs 3",
        "--resume continues a run with the config saved in it; drop --epochs"},
       {"train --recipe reference --aux", "cannot be combined with --aux"},
+      {"train --eval-engine mkl", "--eval-engine"},
       {"frobnicate", "frobnicate"},
   };
   for (const auto& c : cases) {

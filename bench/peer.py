@@ -240,6 +240,14 @@ def run(args):
 
     model.eval()
     with torch.no_grad():
+        if args.torchscript != "none":  # PyTorch's own inference optimisations
+            plain = model.net  # the main path: what eval runs (aux heads are training-only)
+            example = torch.randn(args.eval_batch_size, 3, 32, 32).contiguous(
+                memory_format=memory_format)
+            traced = torch.jit.freeze(torch.jit.trace(plain, example).eval())
+            if args.torchscript == "optimize":
+                traced = torch.jit.optimize_for_inference(traced)
+            model = lambda x: (traced(x), None, None)  # noqa: E731
         print(f"bench: evaluation, batch {args.eval_batch_size}", file=sys.stderr)
         memory.start()
         images = torch.randn(args.eval_batch_size, 3, 32, 32).contiguous(
@@ -261,7 +269,9 @@ def run(args):
         "threads": torch.get_num_threads(),
         "allocator": allocator,
         "options": {"aux": args.aux, "bn": args.bn, "channels_last": args.channels_last,
-                    "precision": args.precision, "engine": "torch.nn modules",
+                    "precision": args.precision,
+                    "engine": {"none": "torch.nn modules", "freeze": "torch.jit.freeze",
+                               "optimize": "torch.jit.optimize_for_inference"}[args.torchscript],
                     "batch_size": args.batch_size, "eval_batch_size": args.eval_batch_size,
                     "warmup": args.warmup, "repeats": args.repeats,
                     "iterations": args.iterations, "data_batches": args.data_batches,
@@ -324,6 +334,9 @@ def main():
                    help="NHWC weights, inputs and loader batches")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                    help="bf16: torch.autocast('cpu', bfloat16), as googlenet bench --precision")
+    p.add_argument("--torchscript", choices=("none", "freeze", "optimize"), default="none",
+                   help="evaluation and latency on torch.jit.freeze(trace) or, with optimize, "
+                   "torch.jit.optimize_for_inference of it (PyTorch's inference options)")
     p.add_argument("--batch-size", type=int, default=128, help="training batch")
     p.add_argument("--eval-batch-size", type=int, default=100, help="evaluation batch")
     p.add_argument("--warmup", type=int, default=3, help="untimed iterations before each timing")

@@ -329,9 +329,16 @@ torch::Tensor OneDnnInference::forward(const torch::Tensor& images) {
   const bool channels_last =
       !images.is_contiguous() && images.is_contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor input = channels_last ? images : images.contiguous();
-  Plan& plan = impl_->plan_for(input, channels_last);
   auto features = torch::empty({input.size(0), impl_->fc_weight.size(1)});
-  plan.run(input, features, impl_->stream);
+  try {
+    impl_->plan_for(input, channels_last).run(input, features, impl_->stream);
+  } catch (const dnnl::error& e) {
+    // E.g. bf16 on a CPU without AVX-512: oneDNN has no kernel for it.
+    throw std::runtime_error(
+        std::string("oneDNN engine (") + to_string(impl_->precision) + "): " + e.what() +
+        "; use --engine libtorch" +
+        (impl_->precision == Precision::kBFloat16 ? " or --precision fp32" : ""));
+  }
   return torch::addmm(impl_->fc_bias, features, impl_->fc_weight.t());
 }
 

@@ -54,7 +54,8 @@ constexpr Tag kActivationTag = Tag::aBcd16b;
 struct FoldedConv {
   torch::Tensor weight;  // O x I x kh x kw, float32, contiguous
   torch::Tensor bias;    // O, float32
-  int64_t stride = 1, padding = 0;
+  int64_t stride = 1;
+  int64_t padding_h = 0, padding_w = 0;  // equal, until crop_to_input meets a non-square map
 };
 
 class ParameterTable {
@@ -74,10 +75,12 @@ class ParameterTable {
     folded.stride = (*options.stride())[0];
     // Conv2dOptions::padding is a c10::variant in LibTorch 1.x, a std::variant in 2.x.
 #if TORCH_VERSION_MAJOR >= 2
-    folded.padding = (*std::get<torch::ExpandingArray<2>>(options.padding()))[0];
+    const auto& padding = std::get<torch::ExpandingArray<2>>(options.padding());
 #else
-    folded.padding = (*c10::get<torch::ExpandingArray<2>>(options.padding()))[0];
+    const auto& padding = c10::get<torch::ExpandingArray<2>>(options.padding());
 #endif
+    folded.padding_h = (*padding)[0];
+    folded.padding_w = (*padding)[1];
     torch::NoGradGuard no_grad;
     folded.weight = conv->weight.detach().to(torch::kCPU, torch::kFloat32);
     folded.bias = conv->bias.defined() ? conv->bias.detach().to(torch::kCPU, torch::kFloat32)
@@ -110,20 +113,23 @@ class ParameterTable {
 
 // A stride-1 "same" convolution on a map smaller than its kernel reads zeros through
 // the outer taps: on an H-row map only the central 2H - 1 rows of taps ever meet an
-// input row. Cropping the kernel to them (and the padding with it) gives the same
-// output with fewer FLOPs, and keeps oneDNN on its optimised kernels, which refuse
-// padding wider than the map (GoogLeNet's 5x5 and 3x3 branches on the 1x1 and 2x2
-// maps of stages 4-5 of a 32-px image).
+// input row (columns likewise). Cropping the kernel to them (and the padding with it)
+// gives the same output with fewer FLOPs, and keeps oneDNN on its optimised kernels,
+// which refuse padding wider than the map (GoogLeNet's 5x5 and 3x3 branches on the 1x1
+// and 2x2 maps of stages 4-5 of a 32-px image).
 FoldedConv crop_to_input(const FoldedConv& conv, int64_t height, int64_t width) {
-  const int64_t kh = conv.weight.size(2), kw = conv.weight.size(3);
-  const bool same = conv.stride == 1 && kh == kw && kh % 2 == 1 && conv.padding == kh / 2;
-  const int64_t kept = std::min(kh, 2 * std::min(height, width) - 1);
-  if (!same || kept == kh) return conv;
   FoldedConv cropped = conv;
-  const int64_t first = (kh - kept) / 2;
-  cropped.weight =
-      conv.weight.slice(2, first, first + kept).slice(3, first, first + kept).contiguous();
-  cropped.padding = kept / 2;
+  if (conv.stride != 1) return cropped;
+  for (const int dim : {2, 3}) {
+    const int64_t kernel = conv.weight.size(dim);
+    int64_t& padding = dim == 2 ? cropped.padding_h : cropped.padding_w;
+    const int64_t kept = std::min(kernel, 2 * (dim == 2 ? height : width) - 1);
+    if (kernel % 2 == 0 || padding != kernel / 2 || kept == kernel) continue;
+    const int64_t first = (kernel - kept) / 2;
+    cropped.weight = cropped.weight.slice(dim, first, first + kept);
+    padding = kept / 2;
+  }
+  cropped.weight = cropped.weight.contiguous();
   return cropped;
 }
 
@@ -150,8 +156,8 @@ class Plan {
   Activation conv_relu(const Activation& x, const FoldedConv& full) {
     const FoldedConv conv = crop_to_input(full, x.dims[2], x.dims[3]);
     const int64_t out_channels = conv.weight.size(0);
-    const int64_t out_h = (x.dims[2] + 2 * conv.padding - conv.weight.size(2)) / conv.stride + 1;
-    const int64_t out_w = (x.dims[3] + 2 * conv.padding - conv.weight.size(3)) / conv.stride + 1;
+    const int64_t out_h = (x.dims[2] + 2 * conv.padding_h - conv.weight.size(2)) / conv.stride + 1;
+    const int64_t out_w = (x.dims[3] + 2 * conv.padding_w - conv.weight.size(3)) / conv.stride + 1;
     const memory::dims out_dims{x.dims[0], out_channels, out_h, out_w};
     const memory::dims weight_dims(conv.weight.sizes().begin(), conv.weight.sizes().end());
     const memory::desc bias_md({out_channels}, DataType::f32, Tag::a);
@@ -164,7 +170,7 @@ class Plan {
       dnnl::convolution_forward::desc desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
           memory::desc(weight_dims, type_, Tag::any), bias_md, dst_md, {conv.stride, conv.stride},
-          {conv.padding, conv.padding}, {conv.padding, conv.padding});
+          {conv.padding_h, conv.padding_w}, {conv.padding_h, conv.padding_w});
       return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
     };
     // The activation as it is; where no optimised kernel reads that layout (the user's

@@ -100,6 +100,20 @@ TEST_F(OneDnnInferenceTest, BatchSizesShareOneEngine) {
   EXPECT_LT(max_difference(engine.forward(images.slice(0, 0, 3)), expected.slice(0, 0, 3)), 1e-4);
 }
 
+// Other image sizes give other map sizes (here 1x2 and 2x3 in stage 5): kernels are
+// cropped per dimension, and the result is still the model's.
+TEST_F(OneDnnInferenceTest, NonSquareAndOddSizedImagesEqualTheModel) {
+  GoogLeNet model = reference_model();
+  torch::NoGradGuard no_grad;
+  OneDnnInference engine(model, Precision::kFloat32);
+  torch::manual_seed(5);
+  for (const auto& [height, width] : std::vector<std::pair<int64_t, int64_t>>{{24, 40}, {50, 36}}) {
+    const torch::Tensor images = torch::randn({3, 3, height, width});
+    const torch::Tensor expected = model->forward(images);
+    EXPECT_LT(max_difference(engine.forward(images), expected), 1e-4) << height << "x" << width;
+  }
+}
+
 // bf16 keeps 8 bits of mantissa: logits within a few percent of fp32's, same classes.
 TEST_F(OneDnnInferenceTest, Bf16IsCloseToFp32) {
   // oneDNN 2.6 runs bf16 convolutions on AVX-512 only (natively with AVX512-BF16/AMX).

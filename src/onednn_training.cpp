@@ -1,0 +1,463 @@
+#include "googlenet/onednn_training.h"
+
+#include <torch/version.h>
+
+#include <array>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+
+#if GOOGLENET_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace googlenet {
+
+std::string to_string(TrainingEngine engine) {
+  return engine == TrainingEngine::kOneDnn ? "onednn" : "libtorch";
+}
+
+TrainingEngine training_engine_from_string(const std::string& name) {
+  if (name == "onednn") return TrainingEngine::kOneDnn;
+  if (name == "libtorch") return TrainingEngine::kLibTorch;
+  throw std::invalid_argument("--train-engine must be onednn or libtorch, got '" + name + "'");
+}
+
+#if GOOGLENET_HAVE_DNNL
+
+bool onednn_training_available() { return true; }
+
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using DataType = memory::data_type;
+
+// Activations between the first convolution and the classifier: oneDNN's
+// channel-blocked layout (nChw16c), held in LibTorch tensors shaped
+// N x ceil(C/16) x H x W x 16 so that autograd, pooling and concatenation can work on
+// them. Channel counts that are not multiples of 16 (the 24-channel 5x5 reduction of
+// 4b) carry zero padding; every concatenated branch is a multiple of 16, so
+// torch::cat along dim 1 is the blocked concatenation.
+constexpr int64_t kBlock = 16;
+constexpr Tag kActivationTag = Tag::aBcd16b;
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpu_stream() {
+  static dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+memory wrap(const memory::desc& desc, const torch::Tensor& tensor) {
+  return memory(desc, cpu_engine(), tensor.data_ptr());
+}
+
+// A float buffer of `desc`'s size (padding included), zeroed where the layout pads.
+torch::Tensor buffer_for(const memory::desc& desc, bool zeroed) {
+  const auto floats = static_cast<int64_t>(desc.get_size() / sizeof(float));
+  return zeroed ? torch::zeros({floats}) : torch::empty({floats});
+}
+
+void reorder(const memory::desc& from_desc, const torch::Tensor& from, const memory::desc& to_desc,
+             const torch::Tensor& to) {
+  auto source = wrap(from_desc, from), destination = wrap(to_desc, to);
+  dnnl::reorder(source, destination).execute(cpu_stream(), source, destination);
+  cpu_stream().wait();
+}
+
+bool is_reference_kernel(const char* implementation) {
+  return std::string(implementation).rfind("ref", 0) == 0;
+}
+
+int64_t blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
+
+// Everything one convolution runs for one input shape.
+struct ConvPrimitives {
+  memory::desc src, dst, bias;
+  std::vector<int64_t> dst_shape;  // the blocked LibTorch tensor's
+  bool padded_dst = false;
+  dnnl::convolution_forward forward;
+  // Absent for the first convolution, whose input (the images) needs no gradient.
+  std::optional<dnnl::convolution_backward_data> backward_data;
+  memory::desc backward_data_weights;  // the layout it reads; reordered to when it differs
+  bool reorder_weights_for_backward_data = false;
+  dnnl::convolution_backward_weights backward_weights;
+  memory::desc backward_weights_gradient;  // the layout it writes
+  bool reorder_gradient = false;           // when that is not the weights' own layout
+};
+
+// One main-path convolution (+ ReLU) with its weights in the engine's layout.
+struct ConvLayer {
+  std::string name;                 // state_dict prefix, e.g. "stage3.0.p2_2"
+  torch::nn::Conv2dImpl* module{};  // the model's, for its bias and for syncing
+  int64_t in = 0, out = 0, kernel_h = 0, kernel_w = 0, stride = 1, padding_h = 0, padding_w = 0;
+  bool reads_images = false;  // stage1.0: plain NCHW input, no input gradient
+  memory::desc plain_weights;    // O x I x kh x kw (oihw)
+  memory::desc weights;          // the forward kernel's layout, fixed on first use
+  bool has_layout = false;
+  torch::Tensor weight;          // 1-d buffer in `weights` layout; the trained parameter
+  std::map<std::array<int64_t, 3>, ConvPrimitives> by_shape;  // N, H, W -> primitives
+
+  torch::Tensor to_blocked(const torch::Tensor& plain) const {
+    const auto source = plain.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    auto blocked = buffer_for(weights, /*zeroed=*/true);
+    reorder(plain_weights, source, weights, blocked);
+    return blocked;
+  }
+
+  torch::Tensor to_plain(const torch::Tensor& blocked) const {
+    auto plain = torch::empty({out, in, kernel_h, kernel_w});
+    reorder(weights, blocked.detach().contiguous(), plain_weights, plain);
+    return plain;
+  }
+
+  ConvPrimitives& primitives_for(int64_t n, int64_t h, int64_t w) {
+    const std::array<int64_t, 3> key{n, h, w};
+    auto found = by_shape.find(key);
+    if (found != by_shape.end()) return found->second;
+
+    const int64_t out_h = (h + 2 * padding_h - kernel_h) / stride + 1;
+    const int64_t out_w = (w + 2 * padding_w - kernel_w) / stride + 1;
+    const memory::dims strides{stride, stride}, padding{padding_h, padding_w};
+    const memory::dims weight_dims{out, in, kernel_h, kernel_w};
+    const memory::desc any_weights(weight_dims, DataType::f32, Tag::any);
+    const auto direct = dnnl::algorithm::convolution_direct;
+    ConvPrimitives p;
+    p.src = memory::desc({n, in, h, w}, DataType::f32, reads_images ? Tag::abcd : kActivationTag);
+    p.dst = memory::desc({n, out, out_h, out_w}, DataType::f32, kActivationTag);
+    p.bias = memory::desc({out}, DataType::f32, Tag::a);
+    p.dst_shape = {n, blocks(out), out_h, out_w, kBlock};
+    p.padded_dst = out % kBlock != 0;
+
+    dnnl::post_ops relu;
+    relu.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    dnnl::primitive_attr with_relu;
+    with_relu.set_post_ops(relu);
+    const dnnl::convolution_forward::primitive_desc forward(
+        {dnnl::prop_kind::forward_training, direct, p.src, has_layout ? weights : any_weights,
+         p.bias, p.dst, strides, padding, padding},
+        with_relu, cpu_engine());
+    if (!has_layout) {
+      plain_weights = memory::desc(weight_dims, DataType::f32, Tag::oihw);
+      weights = forward.weights_desc();
+      has_layout = true;
+      weight = to_blocked(module->weight);
+    }
+    p.forward = dnnl::convolution_forward(forward);
+
+    if (!reads_images) {
+      const dnnl::convolution_backward_data::primitive_desc backward_data(
+          {direct, p.src, any_weights, p.dst, strides, padding, padding}, cpu_engine(), forward);
+      p.backward_data_weights = backward_data.weights_desc();
+      p.reorder_weights_for_backward_data = p.backward_data_weights != weights;
+      p.backward_data = dnnl::convolution_backward_data(backward_data);
+    }
+
+    // Gradients straight into the weights' layout (SGD then works elementwise), unless
+    // only a reference kernel writes it: then the kernel's layout and one reorder.
+    auto backward_weights = [&](const memory::desc& gradient) {
+      return dnnl::convolution_backward_weights::primitive_desc(
+          {direct, p.src, gradient, p.bias, p.dst, strides, padding, padding}, cpu_engine(),
+          forward);
+    };
+    std::optional<dnnl::convolution_backward_weights::primitive_desc> chosen;
+    try {
+      chosen = backward_weights(weights);
+      if (is_reference_kernel(chosen->impl_info_str())) chosen.reset();
+    } catch (const dnnl::error&) {
+      chosen.reset();
+    }
+    if (!chosen) chosen = backward_weights(any_weights);
+    p.backward_weights_gradient = chosen->diff_weights_desc();
+    p.reorder_gradient = p.backward_weights_gradient != weights;
+    p.backward_weights = dnnl::convolution_backward_weights(*chosen);
+    return by_shape.emplace(key, std::move(p)).first->second;
+  }
+};
+
+// relu(conv(x)) as one autograd node: forward and both backward passes on oneDNN.
+struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& src,
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               ConvLayer* layer) {
+    auto& p = layer->primitives_for(src.size(0), src.size(2), src.size(3));
+    auto dst = p.padded_dst ? torch::zeros(p.dst_shape) : torch::empty(p.dst_shape);
+    p.forward.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(p.src, src)},
+                                     {DNNL_ARG_WEIGHTS, wrap(layer->weights, weight)},
+                                     {DNNL_ARG_BIAS, wrap(p.bias, bias)},
+                                     {DNNL_ARG_DST, wrap(p.dst, dst)}});
+    cpu_stream().wait();
+    context->save_for_backward({src, weight, dst});
+    context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    return dst;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = context->get_saved_variables();
+    const auto& src = saved[0];
+    const auto& weight = saved[1];
+    const auto& dst = saved[2];
+    auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
+    auto& p = layer->primitives_for(src.size(0), src.size(2), src.size(3));
+    // ReLU's backward: the gradient passes where the output is positive.
+    const auto diff_dst = torch::threshold_backward(grads[0], dst, 0).contiguous();
+    auto& stream = cpu_stream();
+
+    torch::Tensor diff_src;
+    if (p.backward_data) {
+      diff_src = layer->in % kBlock != 0 ? torch::zeros(src.sizes()) : torch::empty(src.sizes());
+      auto weights = wrap(layer->weights, weight);
+      torch::Tensor relaid;
+      if (p.reorder_weights_for_backward_data) {
+        relaid = buffer_for(p.backward_data_weights, /*zeroed=*/false);
+        auto target = wrap(p.backward_data_weights, relaid);
+        dnnl::reorder(weights, target).execute(stream, weights, target);
+        weights = target;
+      }
+      p.backward_data->execute(stream, {{DNNL_ARG_DIFF_SRC, wrap(p.src, diff_src)},
+                                        {DNNL_ARG_WEIGHTS, weights},
+                                        {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)}});
+    }
+
+    auto diff_weights = buffer_for(layer->weights, /*zeroed=*/true);
+    auto diff_bias = torch::empty({layer->out});
+    auto gradient = p.reorder_gradient ? buffer_for(p.backward_weights_gradient, true)
+                                       : diff_weights;
+    p.backward_weights.execute(stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
+                                        {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)},
+                                        {DNNL_ARG_DIFF_WEIGHTS,
+                                         wrap(p.backward_weights_gradient, gradient)},
+                                        {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff_bias)}});
+    if (p.reorder_gradient) {
+      auto from = wrap(p.backward_weights_gradient, gradient);
+      auto to = wrap(layer->weights, diff_weights);
+      dnnl::reorder(from, to).execute(stream, from, to);
+    }
+    stream.wait();
+    return {diff_src, diff_weights, diff_bias, torch::Tensor()};
+  }
+};
+
+// 3x3 max pooling (model.cpp's make_pool) on a blocked activation: viewed as
+// (N * C/16) x 16 x H x W in channels-last order, which LibTorch's pooling reads as is.
+torch::Tensor max_pool(const torch::Tensor& x, int64_t stride) {
+  const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const auto view = x.view({n * c, h, w, kBlock}).permute({0, 3, 1, 2});
+  const auto pooled = torch::max_pool2d(view, {3, 3}, {stride, stride}, {1, 1});
+  return pooled.permute({0, 2, 3, 1}).reshape({n, c, pooled.size(2), pooled.size(3), kBlock});
+}
+
+// A blocked activation whose channels are all real (no padding) in NCHW.
+torch::Tensor to_nchw(const torch::Tensor& x) {
+  return x.permute({0, 1, 4, 2, 3}).reshape({x.size(0), x.size(1) * kBlock, x.size(2), x.size(3)});
+}
+
+std::pair<int64_t, int64_t> padding_of(const torch::nn::Conv2dImpl& conv) {
+  // Conv2dOptions::padding is a c10::variant in LibTorch 1.x, a std::variant in 2.x.
+#if TORCH_VERSION_MAJOR >= 2
+  const auto& padding = std::get<torch::ExpandingArray<2>>(conv.options.padding());
+#else
+  const auto& padding = c10::get<torch::ExpandingArray<2>>(conv.options.padding());
+#endif
+  return {(*padding)[0], (*padding)[1]};
+}
+
+}  // namespace
+
+struct OneDnnTraining::Impl {
+  GoogLeNet model{nullptr};
+  std::vector<std::unique_ptr<ConvLayer>> layers;
+  std::unordered_map<std::string, ConvLayer*> by_name;    // "stage3.0.p2_2"
+  std::unordered_map<std::string, ConvLayer*> by_weight;  // "stage3.0.p2_2.weight"
+  std::shared_ptr<torch::nn::LinearImpl> fc;
+  std::shared_ptr<AuxHeadImpl> aux1, aux2;
+
+  torch::Tensor conv(const std::string& name, const torch::Tensor& x) {
+    ConvLayer* layer = by_name.at(name);
+    const auto input = x.contiguous();
+    layer->primitives_for(input.size(0), input.size(2), input.size(3));  // fixes the layout
+    return ConvReluFunction::apply(input, layer->weight, layer->module->bias, layer);
+  }
+
+  torch::Tensor inception(const std::string& block, const torch::Tensor& x) {
+    return torch::cat({conv(block + ".p1_1", x), conv(block + ".p2_2", conv(block + ".p2_1", x)),
+                       conv(block + ".p3_2", conv(block + ".p3_1", x)),
+                       conv(block + ".p4_2", max_pool(x, 1))},
+                      /*dim=*/1);
+  }
+
+  // GoogLeNetImpl::forward_all (src/model.cpp), layer by layer.
+  GoogLeNetOutput forward_all(const torch::Tensor& images) {
+    GoogLeNetOutput out;
+    const bool with_aux = model->options().aux_heads && model->is_training();
+    auto x = conv("stage1.0", images.contiguous());
+    x = max_pool(x, 2);
+    x = conv("stage2.2", conv("stage2.0", x));
+    x = max_pool(x, 2);
+    x = inception("stage3.1", inception("stage3.0", x));
+    x = max_pool(x, 2);
+    x = inception("stage4.0", x);
+    if (with_aux) out.aux1 = aux1->forward(to_nchw(x));
+    x = inception("stage4.3", inception("stage4.2", inception("stage4.1", x)));
+    if (with_aux) out.aux2 = aux2->forward(to_nchw(x));
+    x = max_pool(inception("stage4.4", x), 2);
+    x = inception("stage5.1", inception("stage5.0", x));
+    const auto features = x.mean({2, 3}).reshape({x.size(0), -1});  // N x 1024
+    out.logits = fc->forward(features);
+    return out;
+  }
+};
+
+OneDnnTraining::OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& input_shape)
+    : impl_(std::make_unique<Impl>()) {
+  const auto& options = model->options();
+  if (options.batch_norm) {
+    throw std::invalid_argument(
+        "--train-engine onednn trains the model without batch norm; with --bn use "
+        "--train-engine libtorch");
+  }
+  if (input_shape.size() != 4 || input_shape[1] != options.in_channels) {
+    throw std::invalid_argument("OneDnnTraining: input shape must be N x " +
+                                std::to_string(options.in_channels) + " x H x W");
+  }
+  for (const auto& parameter : model->parameters()) {
+    if (!parameter.device().is_cpu() || parameter.scalar_type() != torch::kFloat32) {
+      throw std::invalid_argument(
+          "--train-engine onednn trains float32 models on the CPU; use --train-engine libtorch");
+    }
+  }
+  impl_->model = model;
+  for (const auto& item : model->named_children()) {
+    if (item.key() == "fc") impl_->fc = std::dynamic_pointer_cast<torch::nn::LinearImpl>(item.value());
+    if (item.key() == "aux1") impl_->aux1 = std::dynamic_pointer_cast<AuxHeadImpl>(item.value());
+    if (item.key() == "aux2") impl_->aux2 = std::dynamic_pointer_cast<AuxHeadImpl>(item.value());
+  }
+  for (const auto& item : model->named_modules()) {
+    auto* conv = item.value()->as<torch::nn::Conv2d>();
+    if (conv == nullptr || item.key().rfind("aux", 0) == 0) continue;
+    auto layer = std::make_unique<ConvLayer>();
+    layer->name = item.key();
+    layer->module = conv;
+    layer->out = conv->options.out_channels();
+    layer->in = conv->options.in_channels();
+    layer->kernel_h = (*conv->options.kernel_size())[0];
+    layer->kernel_w = (*conv->options.kernel_size())[1];
+    layer->stride = (*conv->options.stride())[0];
+    std::tie(layer->padding_h, layer->padding_w) = padding_of(*conv);
+    layer->reads_images = layer->name == "stage1.0";
+    impl_->by_name[layer->name] = layer.get();
+    impl_->by_weight[layer->name + ".weight"] = layer.get();
+    impl_->layers.push_back(std::move(layer));
+  }
+  // One pass on a batch of the training shape picks every weight layout.
+  torch::NoGradGuard no_grad;
+  const bool training = model->is_training();
+  model->eval();  // no aux heads: their dropout would draw from the generator
+  try {
+    impl_->forward_all(torch::zeros(input_shape));
+  } catch (const dnnl::error& e) {
+    throw std::runtime_error(std::string("oneDNN training engine: ") + e.what() +
+                             "; use --train-engine libtorch");
+  }
+  model->train(training);
+  for (auto& layer : impl_->layers) layer->weight.requires_grad_(true);
+}
+
+GoogLeNetOutput OneDnnTraining::forward_all(const torch::Tensor& images) {
+  if (images.dim() != 4 || images.scalar_type() != torch::kFloat32 || !images.device().is_cpu())
+    throw std::invalid_argument(
+        "OneDnnTraining::forward_all: expects a float32 CPU batch N x C x H x W");
+  try {
+    return impl_->forward_all(images);
+  } catch (const dnnl::error& e) {
+    throw std::runtime_error(std::string("oneDNN training engine: ") + e.what() +
+                             "; use --train-engine libtorch");
+  }
+}
+
+torch::OrderedDict<std::string, torch::Tensor> OneDnnTraining::named_parameters() const {
+  torch::OrderedDict<std::string, torch::Tensor> parameters;
+  for (const auto& item : impl_->model->named_parameters()) {
+    auto found = impl_->by_weight.find(item.key());
+    parameters.insert(item.key(), found == impl_->by_weight.end() ? item.value()
+                                                                  : found->second->weight);
+  }
+  return parameters;
+}
+
+void OneDnnTraining::sync_model() {
+  torch::NoGradGuard no_grad;
+  for (auto& layer : impl_->layers) layer->module->weight.copy_(layer->to_plain(layer->weight));
+}
+
+void OneDnnTraining::load_from_model() {
+  torch::NoGradGuard no_grad;
+  for (auto& layer : impl_->layers) layer->weight.copy_(layer->to_blocked(layer->module->weight));
+}
+
+torch::Tensor OneDnnTraining::to_model_layout(const std::string& name,
+                                              const torch::Tensor& tensor) const {
+  auto found = impl_->by_weight.find(name);
+  return found == impl_->by_weight.end() ? tensor : found->second->to_plain(tensor);
+}
+
+torch::Tensor OneDnnTraining::to_engine_layout(const std::string& name,
+                                               const torch::Tensor& tensor) const {
+  auto found = impl_->by_weight.find(name);
+  if (found == impl_->by_weight.end()) return tensor;
+  const auto& layer = *found->second;
+  if (tensor.sizes() != layer.module->weight.sizes()) {
+    throw std::invalid_argument("'" + name + "' has shape " + c10::str(tensor.sizes()) +
+                                ", the parameter has " + c10::str(layer.module->weight.sizes()));
+  }
+  return layer.to_blocked(tensor);
+}
+
+#else  // built without oneDNN's headers
+
+bool onednn_training_available() { return false; }
+
+struct OneDnnTraining::Impl {
+  GoogLeNet model{nullptr};
+};
+
+OneDnnTraining::OneDnnTraining(GoogLeNet, const std::vector<int64_t>&) {
+  throw std::runtime_error(
+      "--train-engine onednn: this googlenet was built without oneDNN's headers (Debian: "
+      "apt-get install libdnnl-dev, then rebuild); use --train-engine libtorch");
+}
+
+GoogLeNetOutput OneDnnTraining::forward_all(const torch::Tensor&) {
+  throw std::logic_error("OneDnnTraining without oneDNN");
+}
+torch::OrderedDict<std::string, torch::Tensor> OneDnnTraining::named_parameters() const {
+  throw std::logic_error("OneDnnTraining without oneDNN");
+}
+void OneDnnTraining::sync_model() {}
+void OneDnnTraining::load_from_model() {}
+torch::Tensor OneDnnTraining::to_model_layout(const std::string&, const torch::Tensor& t) const {
+  return t;
+}
+torch::Tensor OneDnnTraining::to_engine_layout(const std::string&, const torch::Tensor& t) const {
+  return t;
+}
+
+#endif
+
+OneDnnTraining::~OneDnnTraining() = default;
+OneDnnTraining::OneDnnTraining(OneDnnTraining&&) noexcept = default;
+OneDnnTraining& OneDnnTraining::operator=(OneDnnTraining&&) noexcept = default;
+
+std::vector<torch::Tensor> OneDnnTraining::parameters() const {
+  return named_parameters().values();
+}
+
+GoogLeNet& OneDnnTraining::model() { return impl_->model; }
+
+}  // namespace googlenet

@@ -261,6 +261,16 @@ int main(int argc, char** argv) {
           "libtorch (the model's modules)")
       ->check(CLI::IsMember({"onednn", "libtorch"}))
       ->default_str(googlenet::to_string(bench_options.engine));
+  bench
+      ->add_option_function<std::string>(
+          "--train-engine",
+          [&](const std::string& name) {
+            bench_options.train_engine = googlenet::training_engine_from_string(name);
+          },
+          "Training step: onednn (convolutions on oneDNN, weights kept in its layout; fp32, "
+          "no --bn) or libtorch (the model's modules)")
+      ->check(CLI::IsMember({"onednn", "libtorch"}))
+      ->default_str(googlenet::to_string(bench_options.train_engine));
   bench->add_flag("--channels-last", bench_options.channels_last,
                   "NHWC weights, inputs and loader batches (default: NCHW)");
   bench->add_option("--batch-size", bench_options.batch_size, "Training batch");

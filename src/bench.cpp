@@ -239,15 +239,22 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   if (options.channels_last) to_channels_last(*model);
 
   // Training: exactly the training loop's step on a fixed synthetic batch.
-  Sgd sgd(model->named_parameters(), kWeightDecay);
   auto images = synthetic_images(options.batch_size, options.channels_last);
+  std::optional<OneDnnTraining> onednn_training;
+  if (options.train_engine == TrainingEngine::kOneDnn) {
+    onednn_training.emplace(model, images.sizes().vec());
+  }
+  Sgd sgd(onednn_training ? onednn_training->named_parameters() : model->named_parameters(),
+          kWeightDecay);
   auto labels = torch::randint(options.model.num_classes, {options.batch_size}, torch::kLong);
   double last_loss = 0;
   auto train_step = [&] {
     TrainingLoss loss;
     {
       AutocastScope autocast(options.precision);
-      loss = training_loss(model->forward_all(images), labels);
+      loss = training_loss(
+          onednn_training ? onednn_training->forward_all(images) : model->forward_all(images),
+          labels);
     }
     last_loss = loss.main.item<double>();
     sgd.zero_grad();
@@ -263,6 +270,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   const int64_t train_rss = memory.stop();
 
   // Evaluation and batch-1 latency: forward passes in eval mode without autograd.
+  if (onednn_training) onednn_training->sync_model();
   model->eval();
   torch::NoGradGuard no_grad;
   log << "bench: evaluation, batch " << options.eval_batch_size << "\n";
@@ -303,6 +311,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
       {"channels_last", options.channels_last},
       {"precision", to_string(options.precision)},
       {"engine", to_string(options.engine)},
+      {"train_engine", to_string(options.train_engine)},
       {"batch_size", options.batch_size},
       {"eval_batch_size", options.eval_batch_size},
       {"warmup", options.warmup},
@@ -336,7 +345,8 @@ std::string format_bench(const nlohmann::json& r) {
   out << r.at("implementation").get<std::string>() << ": GoogLeNet"
       << (o.at("aux").get<bool>() ? " + aux heads" : "") << (o.at("bn").get<bool>() ? " + BN" : "")
       << ", Xavier init, " << o.value("precision", std::string("fp32")) << ", "
-      << (o.at("channels_last").get<bool>() ? "channels-last" : "NCHW") << ", evaluation on "
+      << (o.at("channels_last").get<bool>() ? "channels-last" : "NCHW") << ", training on "
+      << o.value("train_engine", std::string("libtorch")) << ", evaluation on "
       << o.value("engine", std::string("libtorch")) << ", threads " << r.at("threads").get<int>()
       << "\n"
       << "CPU: " << cpu.at("model_name").get<std::string>() << ", " << cpu.at("cores").get<int>()

@@ -76,32 +76,45 @@ bool is_reference_kernel(const char* implementation) {
 
 int64_t blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
 
-// Everything one convolution runs for one input shape.
+// Everything one convolution runs for one batch size.
 struct ConvPrimitives {
   memory::desc src, dst, bias;
   std::vector<int64_t> dst_shape;  // the blocked LibTorch tensor's
   bool padded_dst = false;
   dnnl::convolution_forward forward;
+  memory::desc forward_weights;  // the layout it reads (the layer's own unless cropped)
   // Absent for the first convolution, whose input (the images) needs no gradient.
   std::optional<dnnl::convolution_backward_data> backward_data;
   memory::desc backward_data_weights;  // the layout it reads; reordered to when it differs
-  bool reorder_weights_for_backward_data = false;
   dnnl::convolution_backward_weights backward_weights;
   memory::desc backward_weights_gradient;  // the layout it writes
   bool reorder_gradient = false;           // when that is not the weights' own layout
 };
 
 // One main-path convolution (+ ReLU) with its weights in the engine's layout.
+//
+// A stride-1 "same" convolution on a map smaller than its kernel only meets padding
+// with its outer taps (GoogLeNet's 5x5 and 3x3 branches on the 2x2 and 1x1 maps of
+// stages 4-5 of a 32-px image): their gradient is exactly zero. Such a layer runs on
+// the central taps alone (oneDNN has only reference kernels for padding wider than the
+// map: ~40% of the step without this), and keeps its full weights in plain oihw order
+// (weight decay still reaches the outer taps, as in LibTorch); the central taps are
+// read through a strided view each step, and their gradient written back through it.
 struct ConvLayer {
   std::string name;                 // state_dict prefix, e.g. "stage3.0.p2_2"
   torch::nn::Conv2dImpl* module{};  // the model's, for its bias and for syncing
   int64_t in = 0, out = 0, kernel_h = 0, kernel_w = 0, stride = 1, padding_h = 0, padding_w = 0;
   bool reads_images = false;  // stage1.0: plain NCHW input, no input gradient
-  memory::desc plain_weights;    // O x I x kh x kw (oihw)
-  memory::desc weights;          // the forward kernel's layout, fixed on first use
+  // Fixed by the first shape seen (the training batch's), with the weights' layout.
   bool has_layout = false;
+  int64_t height = 0, width = 0;  // the input map the engine trains on
+  int64_t kept_h = 0, kept_w = 0, first_h = 0, first_w = 0;  // central taps run
+  bool cropped = false;
+  memory::desc plain_weights;    // O x I x kh x kw (oihw)
+  memory::desc weights;          // the forward kernel's layout, or oihw when cropped
+  memory::desc central_taps;     // cropped: the kept taps as a strided view of oihw
   torch::Tensor weight;          // 1-d buffer in `weights` layout; the trained parameter
-  std::map<std::array<int64_t, 3>, ConvPrimitives> by_shape;  // N, H, W -> primitives
+  std::map<int64_t, ConvPrimitives> by_batch;
 
   torch::Tensor to_blocked(const torch::Tensor& plain) const {
     const auto source = plain.detach().to(torch::kCPU, torch::kFloat32).contiguous();
@@ -116,16 +129,45 @@ struct ConvLayer {
     return plain;
   }
 
-  ConvPrimitives& primitives_for(int64_t n, int64_t h, int64_t w) {
-    const std::array<int64_t, 3> key{n, h, w};
-    auto found = by_shape.find(key);
-    if (found != by_shape.end()) return found->second;
+  // The central taps of a full oihw buffer (the weights, or their gradient).
+  memory central_taps_of(const torch::Tensor& full) const {
+    auto* base = static_cast<float*>(full.data_ptr()) + first_h * kernel_w + first_w;
+    return memory(central_taps, cpu_engine(), base);
+  }
 
-    const int64_t out_h = (h + 2 * padding_h - kernel_h) / stride + 1;
-    const int64_t out_w = (w + 2 * padding_w - kernel_w) / stride + 1;
-    const memory::dims strides{stride, stride}, padding{padding_h, padding_w};
-    const memory::dims weight_dims{out, in, kernel_h, kernel_w};
-    const memory::desc any_weights(weight_dims, DataType::f32, Tag::any);
+  void fix_layout(int64_t h, int64_t w) {
+    height = h, width = w;
+    auto crop = [&](int64_t kernel, int64_t padding, int64_t size, int64_t& kept, int64_t& first) {
+      kept = kernel;
+      if (stride == 1 && kernel % 2 == 1 && padding == kernel / 2) {
+        kept = std::min(kernel, 2 * size - 1);
+      }
+      first = (kernel - kept) / 2;
+    };
+    crop(kernel_h, padding_h, h, kept_h, first_h);
+    crop(kernel_w, padding_w, w, kept_w, first_w);
+    cropped = kept_h != kernel_h || kept_w != kernel_w;
+    plain_weights = memory::desc({out, in, kernel_h, kernel_w}, DataType::f32, Tag::oihw);
+    central_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
+                                {in * kernel_h * kernel_w, kernel_h * kernel_w, kernel_w, 1});
+  }
+
+  ConvPrimitives& primitives_for(int64_t n, int64_t h, int64_t w) {
+    if (!has_layout) fix_layout(h, w);
+    if (h != height || w != width) {
+      throw std::invalid_argument("oneDNN training engine: built for " + std::to_string(height) +
+                                  "x" + std::to_string(width) + " inputs to " + name + ", got " +
+                                  std::to_string(h) + "x" + std::to_string(w));
+    }
+    auto found = by_batch.find(n);
+    if (found != by_batch.end()) return found->second;
+
+    const int64_t pad_h = cropped ? kept_h / 2 : padding_h;
+    const int64_t pad_w = cropped ? kept_w / 2 : padding_w;
+    const int64_t out_h = (h + 2 * pad_h - kept_h) / stride + 1;
+    const int64_t out_w = (w + 2 * pad_w - kept_w) / stride + 1;
+    const memory::dims strides{stride, stride}, padding{pad_h, pad_w};
+    const memory::desc any_weights({out, in, kept_h, kept_w}, DataType::f32, Tag::any);
     const auto direct = dnnl::algorithm::convolution_direct;
     ConvPrimitives p;
     p.src = memory::desc({n, in, h, w}, DataType::f32, reads_images ? Tag::abcd : kActivationTag);
@@ -138,13 +180,14 @@ struct ConvLayer {
     relu.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
     dnnl::primitive_attr with_relu;
     with_relu.set_post_ops(relu);
+    const bool layout_free = cropped || !has_layout;
     const dnnl::convolution_forward::primitive_desc forward(
-        {dnnl::prop_kind::forward_training, direct, p.src, has_layout ? weights : any_weights,
+        {dnnl::prop_kind::forward_training, direct, p.src, layout_free ? any_weights : weights,
          p.bias, p.dst, strides, padding, padding},
         with_relu, cpu_engine());
+    p.forward_weights = forward.weights_desc();
     if (!has_layout) {
-      plain_weights = memory::desc(weight_dims, DataType::f32, Tag::oihw);
-      weights = forward.weights_desc();
+      weights = cropped ? plain_weights : p.forward_weights;
       has_layout = true;
       weight = to_blocked(module->weight);
     }
@@ -154,12 +197,12 @@ struct ConvLayer {
       const dnnl::convolution_backward_data::primitive_desc backward_data(
           {direct, p.src, any_weights, p.dst, strides, padding, padding}, cpu_engine(), forward);
       p.backward_data_weights = backward_data.weights_desc();
-      p.reorder_weights_for_backward_data = p.backward_data_weights != weights;
       p.backward_data = dnnl::convolution_backward_data(backward_data);
     }
 
-    // Gradients straight into the weights' layout (SGD then works elementwise), unless
-    // only a reference kernel writes it: then the kernel's layout and one reorder.
+    // Gradients straight into the forward's weight layout (for uncropped layers the
+    // parameter's own: SGD then works elementwise), unless only a reference kernel
+    // writes it: then the kernel's layout and one reorder.
     auto backward_weights = [&](const memory::desc& gradient) {
       return dnnl::convolution_backward_weights::primitive_desc(
           {direct, p.src, gradient, p.bias, p.dst, strides, padding, padding}, cpu_engine(),
@@ -167,16 +210,16 @@ struct ConvLayer {
     };
     std::optional<dnnl::convolution_backward_weights::primitive_desc> chosen;
     try {
-      chosen = backward_weights(weights);
+      chosen = backward_weights(p.forward_weights);
       if (is_reference_kernel(chosen->impl_info_str())) chosen.reset();
     } catch (const dnnl::error&) {
       chosen.reset();
     }
     if (!chosen) chosen = backward_weights(any_weights);
     p.backward_weights_gradient = chosen->diff_weights_desc();
-    p.reorder_gradient = p.backward_weights_gradient != weights;
+    p.reorder_gradient = cropped || p.backward_weights_gradient != weights;
     p.backward_weights = dnnl::convolution_backward_weights(*chosen);
-    return by_shape.emplace(key, std::move(p)).first->second;
+    return by_batch.emplace(n, std::move(p)).first->second;
   }
 };
 
@@ -186,13 +229,22 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
                                const torch::Tensor& weight, const torch::Tensor& bias,
                                ConvLayer* layer) {
     auto& p = layer->primitives_for(src.size(0), src.size(2), src.size(3));
+    auto& stream = cpu_stream();
+    torch::Tensor weights = weight;
+    if (layer->cropped) {  // the central taps, in the forward's layout
+      weights = buffer_for(p.forward_weights, /*zeroed=*/true);
+      auto taps = layer->central_taps_of(weight);
+      auto target = wrap(p.forward_weights, weights);
+      dnnl::reorder(taps, target).execute(stream, taps, target);
+    }
     auto dst = p.padded_dst ? torch::zeros(p.dst_shape) : torch::empty(p.dst_shape);
-    p.forward.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(p.src, src)},
-                                     {DNNL_ARG_WEIGHTS, wrap(layer->weights, weight)},
-                                     {DNNL_ARG_BIAS, wrap(p.bias, bias)},
-                                     {DNNL_ARG_DST, wrap(p.dst, dst)}});
-    cpu_stream().wait();
-    context->save_for_backward({src, weight, dst});
+    p.forward.execute(stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
+                               {DNNL_ARG_WEIGHTS, wrap(p.forward_weights, weights)},
+                               {DNNL_ARG_BIAS, wrap(p.bias, bias)},
+                               {DNNL_ARG_DST, wrap(p.dst, dst)}});
+    stream.wait();
+    context->save_for_backward({src, dst});
+    context->saved_data["weights"] = weights;  // as the forward read them
     context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
     return dst;
   }
@@ -201,8 +253,8 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
                                                  torch::autograd::variable_list grads) {
     const auto saved = context->get_saved_variables();
     const auto& src = saved[0];
-    const auto& weight = saved[1];
-    const auto& dst = saved[2];
+    const auto& dst = saved[1];
+    const auto weights = context->saved_data["weights"].toTensor();
     auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
     auto& p = layer->primitives_for(src.size(0), src.size(2), src.size(3));
     // ReLU's backward: the gradient passes where the output is positive.
@@ -212,16 +264,16 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
     torch::Tensor diff_src;
     if (p.backward_data) {
       diff_src = layer->in % kBlock != 0 ? torch::zeros(src.sizes()) : torch::empty(src.sizes());
-      auto weights = wrap(layer->weights, weight);
+      auto weights_read = wrap(p.forward_weights, weights);
       torch::Tensor relaid;
-      if (p.reorder_weights_for_backward_data) {
-        relaid = buffer_for(p.backward_data_weights, /*zeroed=*/false);
+      if (p.backward_data_weights != p.forward_weights) {
+        relaid = buffer_for(p.backward_data_weights, /*zeroed=*/true);
         auto target = wrap(p.backward_data_weights, relaid);
-        dnnl::reorder(weights, target).execute(stream, weights, target);
-        weights = target;
+        dnnl::reorder(weights_read, target).execute(stream, weights_read, target);
+        weights_read = target;
       }
       p.backward_data->execute(stream, {{DNNL_ARG_DIFF_SRC, wrap(p.src, diff_src)},
-                                        {DNNL_ARG_WEIGHTS, weights},
+                                        {DNNL_ARG_WEIGHTS, weights_read},
                                         {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)}});
     }
 
@@ -236,7 +288,8 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
                                         {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff_bias)}});
     if (p.reorder_gradient) {
       auto from = wrap(p.backward_weights_gradient, gradient);
-      auto to = wrap(layer->weights, diff_weights);
+      auto to = layer->cropped ? layer->central_taps_of(diff_weights)
+                               : wrap(layer->weights, diff_weights);
       dnnl::reorder(from, to).execute(stream, from, to);
     }
     stream.wait();

@@ -12,6 +12,7 @@
 
 #include "googlenet/model.h"
 #include "googlenet/onednn_inference.h"
+#include "googlenet/onednn_training.h"
 #include "googlenet/precision.h"
 
 namespace googlenet {
@@ -34,6 +35,8 @@ struct BenchOptions {
   Precision precision = Precision::kFloat32;  // bf16: autocast (fp32 weights)
   // Evaluation and latency: `googlenet test`'s default engine (oneDNN where built).
   InferenceEngine engine = default_inference_engine(torch::kCPU);
+  // Training step: `train --train-engine`'s choices.
+  TrainingEngine train_engine = TrainingEngine::kLibTorch;
   int64_t batch_size = 128;  // training step
   int64_t eval_batch_size = 100;
   int64_t warmup = 3;          // untimed iterations before each measurement

@@ -57,10 +57,14 @@ memory wrap(const memory::desc& desc, const torch::Tensor& tensor) {
   return memory(desc, cpu_engine(), tensor.data_ptr());
 }
 
-// A float buffer of `desc`'s size (padding included), zeroed where the layout pads.
-torch::Tensor buffer_for(const memory::desc& desc, bool zeroed) {
+// A float buffer of `desc`'s size. Where the layout pads (channel counts that are not
+// multiples of the block), the padding is zeroed: kernels read it, and uninitialised
+// memory may hold NaNs that 0 x NaN would spread.
+torch::Tensor buffer_for(const memory::desc& desc, bool zeroed = false) {
   const auto floats = static_cast<int64_t>(desc.get_size() / sizeof(float));
-  return zeroed ? torch::zeros({floats}) : torch::empty({floats});
+  int64_t logical = 1;
+  for (const auto d : desc.dims()) logical *= d;
+  return zeroed || logical != floats ? torch::zeros({floats}) : torch::empty({floats});
 }
 
 void reorder(const memory::desc& from_desc, const torch::Tensor& from, const memory::desc& to_desc,
@@ -118,7 +122,7 @@ struct ConvLayer {
 
   torch::Tensor to_blocked(const torch::Tensor& plain) const {
     const auto source = plain.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    auto blocked = buffer_for(weights, /*zeroed=*/true);
+    auto blocked = buffer_for(weights);
     reorder(plain_weights, source, weights, blocked);
     return blocked;
   }
@@ -232,7 +236,7 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
     auto& stream = cpu_stream();
     torch::Tensor weights = weight;
     if (layer->cropped) {  // the central taps, in the forward's layout
-      weights = buffer_for(p.forward_weights, /*zeroed=*/true);
+      weights = buffer_for(p.forward_weights);
       auto taps = layer->central_taps_of(weight);
       auto target = wrap(p.forward_weights, weights);
       dnnl::reorder(taps, target).execute(stream, taps, target);
@@ -267,7 +271,7 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
       auto weights_read = wrap(p.forward_weights, weights);
       torch::Tensor relaid;
       if (p.backward_data_weights != p.forward_weights) {
-        relaid = buffer_for(p.backward_data_weights, /*zeroed=*/true);
+        relaid = buffer_for(p.backward_data_weights);
         auto target = wrap(p.backward_data_weights, relaid);
         dnnl::reorder(weights_read, target).execute(stream, weights_read, target);
         weights_read = target;
@@ -277,10 +281,10 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
                                         {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)}});
     }
 
-    auto diff_weights = buffer_for(layer->weights, /*zeroed=*/true);
+    // Zeroed for cropped layers: the outer taps' gradient (they only meet padding).
+    auto diff_weights = buffer_for(layer->weights, /*zeroed=*/layer->cropped);
     auto diff_bias = torch::empty({layer->out});
-    auto gradient = p.reorder_gradient ? buffer_for(p.backward_weights_gradient, true)
-                                       : diff_weights;
+    auto gradient = p.reorder_gradient ? buffer_for(p.backward_weights_gradient) : diff_weights;
     p.backward_weights.execute(stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
                                         {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)},
                                         {DNNL_ARG_DIFF_WEIGHTS,

@@ -66,6 +66,11 @@ void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& reci
                  "Per-epoch evaluation: auto (oneDNN on the CPU where built), onednn or libtorch")
       ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
       ->capture_default_str();
+  cmd.add_option("--train-engine", c.train_engine,
+                 "Training step: auto (oneDNN on the CPU where built, for fp32 without --bn), "
+                 "onednn or libtorch")
+      ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
+      ->capture_default_str();
   cmd.add_option("--init", c.init_weights, "Start from a state_dict saved by torch.save")
       ->check(CLI::ExistingFile);
   cmd.add_option("--train-subset", c.train_subset, "Train on the first N images (0: all)")
@@ -265,12 +270,14 @@ int main(int argc, char** argv) {
       ->add_option_function<std::string>(
           "--train-engine",
           [&](const std::string& name) {
-            bench_options.train_engine = googlenet::training_engine_from_string(name);
+            if (name != "auto") {
+              bench_options.train_engine = googlenet::training_engine_from_string(name);
+            }
           },
           "Training step: onednn (convolutions on oneDNN, weights kept in its layout; fp32, "
-          "no --bn) or libtorch (the model's modules)")
-      ->check(CLI::IsMember({"onednn", "libtorch"}))
-      ->default_str(googlenet::to_string(bench_options.train_engine));
+          "no --bn), libtorch (the model's modules) or auto (onednn where it can)")
+      ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
+      ->default_str("auto");
   bench->add_flag("--channels-last", bench_options.channels_last,
                   "NHWC weights, inputs and loader batches (default: NCHW)");
   bench->add_option("--batch-size", bench_options.batch_size, "Training batch");

@@ -240,8 +240,15 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
 
   // Training: exactly the training loop's step on a fixed synthetic batch.
   auto images = synthetic_images(options.batch_size, options.channels_last);
+  const TrainingEngine train_engine = options.train_engine.value_or(default_training_engine(
+      options.model, options.precision == Precision::kBFloat16, torch::kCPU));
   std::optional<OneDnnTraining> onednn_training;
-  if (options.train_engine == TrainingEngine::kOneDnn) {
+  if (train_engine == TrainingEngine::kOneDnn) {
+    if (options.precision != Precision::kFloat32) {
+      throw std::invalid_argument(
+          "--train-engine onednn trains in fp32; use --train-engine libtorch with --precision "
+          "bf16");
+    }
     onednn_training.emplace(model, images.sizes().vec());
   }
   Sgd sgd(onednn_training ? onednn_training->named_parameters() : model->named_parameters(),
@@ -311,7 +318,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
       {"channels_last", options.channels_last},
       {"precision", to_string(options.precision)},
       {"engine", to_string(options.engine)},
-      {"train_engine", to_string(options.train_engine)},
+      {"train_engine", to_string(train_engine)},
       {"batch_size", options.batch_size},
       {"eval_batch_size", options.eval_batch_size},
       {"warmup", options.warmup},

@@ -31,6 +31,11 @@ void TrainConfig::validate() const {
           "--precision must be fp32 or bf16, got '" + precision + "'");
   require(eval_engine == "auto" || eval_engine == "onednn" || eval_engine == "libtorch",
           "--eval-engine must be auto, onednn or libtorch, got '" + eval_engine + "'");
+  require(train_engine == "auto" || train_engine == "onednn" || train_engine == "libtorch",
+          "--train-engine must be auto, onednn or libtorch, got '" + train_engine + "'");
+  require(train_engine != "onednn" || (precision == "fp32" && !batch_norm && device != "cuda"),
+          "--train-engine onednn trains fp32 models without --bn on the CPU; use --train-engine "
+          "libtorch (or auto) with --precision bf16, --bn or --device cuda");
   require(device == "cpu" || device == "cuda" || device == "auto",
           "--device must be cpu, cuda or auto, got '" + device + "'");
   require(recipe != Recipe::kReference || (!aux_heads && !batch_norm),
@@ -56,7 +61,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, init_wei
                                                 test_batch_size, max_lr, weight_decay, seed,
                                                 threads, loader_threads, device, aux_heads,
                                                 batch_norm, channels_last, precision, eval_engine,
-                                                train_subset, test_subset, log_every, world_size)
+                                                train_engine, train_subset, test_subset, log_every,
+                                                world_size)
 
 nlohmann::json to_json(const TrainConfig& config) { return config; }
 

@@ -24,6 +24,13 @@ TrainingEngine training_engine_from_string(const std::string& name) {
   throw std::invalid_argument("--train-engine must be onednn or libtorch, got '" + name + "'");
 }
 
+TrainingEngine default_training_engine(const ModelOptions& model, bool bf16,
+                                       const torch::Device& device) {
+  const bool supported =
+      onednn_training_available() && device.is_cpu() && !bf16 && !model.batch_norm;
+  return supported ? TrainingEngine::kOneDnn : TrainingEngine::kLibTorch;
+}
+
 #if GOOGLENET_HAVE_DNNL
 
 bool onednn_training_available() { return true; }
@@ -111,13 +118,13 @@ struct ConvLayer {
   bool reads_images = false;  // stage1.0: plain NCHW input, no input gradient
   // Fixed by the first shape seen (the training batch's), with the weights' layout.
   bool has_layout = false;
-  int64_t height = 0, width = 0;  // the input map the engine trains on
+  int64_t height = 0, width = 0;                             // the input map the engine trains on
   int64_t kept_h = 0, kept_w = 0, first_h = 0, first_w = 0;  // central taps run
   bool cropped = false;
-  memory::desc plain_weights;    // O x I x kh x kw (oihw)
-  memory::desc weights;          // the forward kernel's layout, or oihw when cropped
-  memory::desc central_taps;     // cropped: the kept taps as a strided view of oihw
-  torch::Tensor weight;          // 1-d buffer in `weights` layout; the trained parameter
+  memory::desc plain_weights;  // O x I x kh x kw (oihw)
+  memory::desc weights;        // the forward kernel's layout, or oihw when cropped
+  memory::desc central_taps;   // cropped: the kept taps as a strided view of oihw
+  torch::Tensor weight;        // 1-d buffer in `weights` layout; the trained parameter
   std::map<int64_t, ConvPrimitives> by_batch;
 
   torch::Tensor to_blocked(const torch::Tensor& plain) const {
@@ -285,11 +292,11 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
     auto diff_weights = buffer_for(layer->weights, /*zeroed=*/layer->cropped);
     auto diff_bias = torch::empty({layer->out});
     auto gradient = p.reorder_gradient ? buffer_for(p.backward_weights_gradient) : diff_weights;
-    p.backward_weights.execute(stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
-                                        {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)},
-                                        {DNNL_ARG_DIFF_WEIGHTS,
-                                         wrap(p.backward_weights_gradient, gradient)},
-                                        {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff_bias)}});
+    p.backward_weights.execute(
+        stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
+                 {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)},
+                 {DNNL_ARG_DIFF_WEIGHTS, wrap(p.backward_weights_gradient, gradient)},
+                 {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff_bias)}});
     if (p.reorder_gradient) {
       auto from = wrap(p.backward_weights_gradient, gradient);
       auto to = layer->cropped ? layer->central_taps_of(diff_weights)
@@ -343,10 +350,10 @@ struct OneDnnTraining::Impl {
   }
 
   torch::Tensor inception(const std::string& block, const torch::Tensor& x) {
-    return torch::cat({conv(block + ".p1_1", x), conv(block + ".p2_2", conv(block + ".p2_1", x)),
-                       conv(block + ".p3_2", conv(block + ".p3_1", x)),
-                       conv(block + ".p4_2", max_pool(x, 1))},
-                      /*dim=*/1);
+    return torch::cat(
+        {conv(block + ".p1_1", x), conv(block + ".p2_2", conv(block + ".p2_1", x)),
+         conv(block + ".p3_2", conv(block + ".p3_1", x)), conv(block + ".p4_2", max_pool(x, 1))},
+        /*dim=*/1);
   }
 
   // GoogLeNetImpl::forward_all (src/model.cpp), layer by layer.
@@ -391,7 +398,8 @@ OneDnnTraining::OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& inpu
   }
   impl_->model = model;
   for (const auto& item : model->named_children()) {
-    if (item.key() == "fc") impl_->fc = std::dynamic_pointer_cast<torch::nn::LinearImpl>(item.value());
+    if (item.key() == "fc")
+      impl_->fc = std::dynamic_pointer_cast<torch::nn::LinearImpl>(item.value());
     if (item.key() == "aux1") impl_->aux1 = std::dynamic_pointer_cast<AuxHeadImpl>(item.value());
     if (item.key() == "aux2") impl_->aux2 = std::dynamic_pointer_cast<AuxHeadImpl>(item.value());
   }
@@ -442,8 +450,8 @@ torch::OrderedDict<std::string, torch::Tensor> OneDnnTraining::named_parameters(
   torch::OrderedDict<std::string, torch::Tensor> parameters;
   for (const auto& item : impl_->model->named_parameters()) {
     auto found = impl_->by_weight.find(item.key());
-    parameters.insert(item.key(), found == impl_->by_weight.end() ? item.value()
-                                                                  : found->second->weight);
+    parameters.insert(item.key(),
+                      found == impl_->by_weight.end() ? item.value() : found->second->weight);
   }
   return parameters;
 }

@@ -15,6 +15,7 @@
 #include "googlenet/evaluation.h"
 #include "googlenet/loader.h"
 #include "googlenet/machine.h"
+#include "googlenet/onednn_training.h"
 #include "googlenet/precision.h"
 #include "googlenet/progress.h"
 #include "googlenet/report.h"
@@ -73,6 +74,9 @@ struct Run {
   torch::Device device{torch::kCPU};
   std::shared_ptr<const Cifar10> train_data, test_data;
   GoogLeNet model{nullptr};
+  // `--train-engine onednn`: runs the step on the model's weights in oneDNN's layout;
+  // the model's own are synced from it before every evaluation and checkpoint.
+  std::unique_ptr<OneDnnTraining> engine;
   std::unique_ptr<Sgd> sgd;
   Checkpoint position;  // epoch/batch/best of the last completed step; model unused
   // Data-parallel runs (world_size > 1): rank 0 alone writes files and prints.
@@ -98,8 +102,12 @@ Checkpoint snapshot(Run& run) {
       c.rank_rng_states.emplace_back(std::to_string(r), states[r]);
     }
   }
+  if (run.engine) run.engine->sync_model();
   c.model = state_dict(*run.model);
   c.momentum = run.sgd->momentum_buffers();
+  if (run.engine) {
+    for (auto& [name, buffer] : c.momentum) buffer = run.engine->to_model_layout(name, buffer);
+  }
   return c;
 }
 
@@ -143,16 +151,31 @@ void load_initial_weights(GoogLeNetImpl& model, const std::string& path) {
   load_state_dict(model, weights, path);
 }
 
+TrainingEngine training_engine_of(const TrainConfig& config, const torch::Device& device) {
+  if (config.train_engine != "auto") return training_engine_from_string(config.train_engine);
+  return default_training_engine(config.model_options(), config.precision == "bf16", device);
+}
+
 void finish_setup(Run& run) {
   run.model->to(run.device);
   if (run.config.channels_last) to_channels_last(*run.model);
-  run.sgd = std::make_unique<Sgd>(run.model->named_parameters(), run.config.weight_decay);
   if (run.communicator) {
     // DistributedDataParallel's start: every rank takes rank 0's weights.
     auto state = run.model->parameters();
     for (auto& buffer : run.model->buffers()) state.push_back(buffer);
     run.communicator->broadcast(state);
-    run.reducer = std::make_unique<GradientReducer>(*run.communicator, run.model->parameters());
+  }
+  if (training_engine_of(run.config, run.device) == TrainingEngine::kOneDnn) {
+    run.engine = std::make_unique<OneDnnTraining>(
+        run.model, std::vector<int64_t>{run.config.batch_size, run.model->options().in_channels,
+                                        kCifarSide, kCifarSide});
+  }
+  run.sgd = std::make_unique<Sgd>(
+      run.engine ? run.engine->named_parameters() : run.model->named_parameters(),
+      run.config.weight_decay);
+  if (run.communicator) {
+    run.reducer = std::make_unique<GradientReducer>(
+        *run.communicator, run.engine ? run.engine->parameters() : run.model->parameters());
   }
 }
 
@@ -258,7 +281,8 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
       TrainingLoss losses;
       {
         AutocastScope autocast(precision);  // forward only; backward follows its dtypes
-        losses = training_loss(run.model->forward_all(x), y);
+        losses =
+            training_loss(run.engine ? run.engine->forward_all(x) : run.model->forward_all(x), y);
       }
       // Reported losses are the main head's, comparable with and without aux heads.
       double loss_value = losses.main.item<double>();
@@ -321,6 +345,7 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
         run.position.epoch_loss_sum / std::max<int64_t>(1, run.position.epoch_loss_count);
 
     if (run.communicator) run.communicator->broadcast(run.model->buffers());  // BN statistics
+    if (run.engine) run.engine->sync_model();
     Evaluation eval = evaluate(run.model, test_loader, run.device, run.test_data->class_names,
                                precision, eval_engine);
     if (run.communicator) eval = reduce_evaluation(*run.communicator, eval);
@@ -415,6 +440,11 @@ TrainResult resume(const fs::path& run_dir, const std::atomic<bool>& stop, int t
   prepare(run, run.config.threads, distributed);
   load_state_dict(*run.model, checkpoint.model, (run_dir / "last.pt").string());
   finish_setup(run);
+  if (run.engine) {
+    for (auto& [name, buffer] : checkpoint.momentum) {
+      buffer = run.engine->to_engine_layout(name, buffer);
+    }
+  }
   run.sgd->load_momentum_buffers(checkpoint.momentum);
   torch::Tensor rng_state = checkpoint.rng_state;
   for (const auto& [rank, state] : checkpoint.rank_rng_states) {

@@ -26,8 +26,8 @@ torch::Tensor test_images(int64_t first, int64_t count) {
 
 torch::Tensor test_labels(int64_t first, int64_t count) {
   static const Cifar10 test = load_cifar10(testing::data_dir(), Split::kTest);
-  return torch::tensor(std::vector<int64_t>(test.labels.begin() + first,
-                                            test.labels.begin() + first + count));
+  return torch::tensor(
+      std::vector<int64_t>(test.labels.begin() + first, test.labels.begin() + first + count));
 }
 
 // The PyTorch reference module's weights (and, with aux heads, fresh ones for them).
@@ -141,8 +141,9 @@ TEST_F(OneDnnTrainingTest, SgdStepsEndAtLibTorchsWeightsAndMomentum) {
   for (size_t i = 0; i < engine_buffers.size(); ++i) {
     const auto& [name, buffer] = engine_buffers[i];
     ASSERT_EQ(name, reference_buffers[i].first);
-    EXPECT_LT(relative_difference(engine.to_model_layout(name, buffer), reference_buffers[i].second),
-              1e-3)
+    EXPECT_LT(
+        relative_difference(engine.to_model_layout(name, buffer), reference_buffers[i].second),
+        1e-3)
         << name;
   }
 }
@@ -162,8 +163,9 @@ TEST_F(OneDnnTrainingTest, LayoutsRoundTripAndReloadFromTheModel) {
   }
   engine.load_from_model();
   EXPECT_TRUE(torch::equal(engine.named_parameters()["stage3.1.p3_2.weight"], blocked * 2));
-  const std::string wrong = testing::error_of<std::invalid_argument>(
-      [&] { engine.to_engine_layout("stage3.1.p3_2.weight", torch::zeros({3, 3})); });
+  const std::string wrong = testing::error_of<std::invalid_argument>([&] {
+    engine.to_engine_layout("stage3.1.p3_2.weight", torch::zeros({3, 3}));
+  });
   EXPECT_NE(wrong.find("stage3.1.p3_2.weight"), std::string::npos) << wrong;
 }
 
@@ -171,14 +173,16 @@ TEST_F(OneDnnTrainingTest, RejectsWhatItDoesNotTrain) {
   ModelOptions with_bn;
   with_bn.batch_norm = true;
   GoogLeNet bn_model(with_bn);
-  const std::string bn = testing::error_of<std::invalid_argument>(
-      [&] { OneDnnTraining(bn_model, {2, 3, 32, 32}); });
+  const std::string bn = testing::error_of<std::invalid_argument>([&] {
+    OneDnnTraining(bn_model, {2, 3, 32, 32});
+  });
   EXPECT_NE(bn.find("--train-engine libtorch"), std::string::npos) << bn;
 
   GoogLeNet double_model;
   double_model->to(torch::kFloat64);
-  const std::string dtype = testing::error_of<std::invalid_argument>(
-      [&] { OneDnnTraining(double_model, {2, 3, 32, 32}); });
+  const std::string dtype = testing::error_of<std::invalid_argument>([&] {
+    OneDnnTraining(double_model, {2, 3, 32, 32});
+  });
   EXPECT_NE(dtype.find("float32"), std::string::npos) << dtype;
 
   EXPECT_EQ(training_engine_from_string("onednn"), TrainingEngine::kOneDnn);

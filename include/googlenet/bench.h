@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -35,8 +36,9 @@ struct BenchOptions {
   Precision precision = Precision::kFloat32;  // bf16: autocast (fp32 weights)
   // Evaluation and latency: `googlenet test`'s default engine (oneDNN where built).
   InferenceEngine engine = default_inference_engine(torch::kCPU);
-  // Training step: `train --train-engine`'s choices.
-  TrainingEngine train_engine = TrainingEngine::kLibTorch;
+  // Training step: `train --train-engine`'s choices; none: its default for the model
+  // and precision (default_training_engine).
+  std::optional<TrainingEngine> train_engine;
   int64_t batch_size = 128;  // training step
   int64_t eval_batch_size = 100;
   int64_t warmup = 3;          // untimed iterations before each measurement

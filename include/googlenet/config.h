@@ -37,6 +37,9 @@ struct TrainConfig {
   // Per-epoch evaluation: auto (oneDNN on the CPU where built, else LibTorch) | onednn |
   // libtorch. Scores agree to float rounding; oneDNN is ~1.7x faster.
   std::string eval_engine = "auto";
+  // Training step: auto (oneDNN where built, for fp32 models without BN on the CPU, else
+  // LibTorch) | onednn | libtorch. Same gradients to float rounding; oneDNN ~1.2x faster.
+  std::string train_engine = "auto";
   int64_t train_subset = 0;  // use the first N training images (0: all 50,000)
   int64_t test_subset = 0;   // evaluate on the first N test images (0: all 10,000)
   int64_t log_every = 100;   // iterations between "[Epoch e, Iteration i] loss" lines

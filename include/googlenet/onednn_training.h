@@ -35,6 +35,10 @@ enum class TrainingEngine { kLibTorch, kOneDnn };
 std::string to_string(TrainingEngine engine);
 // "libtorch" or "onednn"; throws std::invalid_argument naming the value otherwise.
 TrainingEngine training_engine_from_string(const std::string& name);
+// The default: oneDNN where it is built and can train the model (float32 on the CPU,
+// without batch norm), else LibTorch.
+TrainingEngine default_training_engine(const ModelOptions& model, bool bf16,
+                                       const torch::Device& device);
 
 class OneDnnTraining {
  public:

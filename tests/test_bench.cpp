@@ -201,6 +201,9 @@ TEST(BenchCli, TinyRunWritesEveryField) {
     EXPECT_TRUE(json.at("cpu").contains(key)) << key;
   }
   EXPECT_EQ(json.at("threads").get<int>(), 1);
+  // The training step runs on `train`'s default engine.
+  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(),
+            onednn_training_available() ? "onednn" : "libtorch");
   // The default peak is the one measured on the compute threads (here: one).
   EXPECT_EQ(json.at("cpu").at("measured_threads").get<int>(), 1);
   EXPECT_DOUBLE_EQ(json.at("cpu").at("peak_gflops").get<double>(),
@@ -236,6 +239,7 @@ TEST(BenchCli, VariantsWithoutDataAndJsonOnStdout) {
   EXPECT_TRUE(json.at("data").is_null());
   EXPECT_TRUE(json.at("options").at("channels_last").get<bool>());
   EXPECT_EQ(json.at("options").at("precision").get<std::string>(), "bf16");
+  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(), "libtorch");  // BN, bf16
   EXPECT_NE(result.output.find("Xavier init, bf16, channels-last"), std::string::npos)
       << result.output;
   EXPECT_DOUBLE_EQ(json.at("cpu").at("peak_gflops").get<double>(), 100);
@@ -264,6 +268,11 @@ TEST(BenchCli, BadCountsAreUsageErrors) {
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("--warmup is -1; it must be at least 0"), std::string::npos)
       << result.output;
+  if (onednn_training_available()) {
+    result = run_cli("bench --no-data --bn --train-engine onednn --iterations 1 --repeats 1");
+    EXPECT_NE(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("--train-engine libtorch"), std::string::npos) << result.output;
+  }
 }
 
 TEST(BenchCli, HelpListsEveryFlagWithItsDefault) {
@@ -272,7 +281,7 @@ TEST(BenchCli, HelpListsEveryFlagWithItsDefault) {
   for (const char* flag :
        {"--aux", "--bn", "--channels-last", "--batch-size", "--eval-batch-size", "--warmup",
         "--repeats", "--iterations", "--data-batches", "--data", "--no-data", "--loader-threads",
-        "--threads", "--seed", "--peak-gflops", "--json"}) {
+        "--threads", "--seed", "--peak-gflops", "--json", "--train-engine", "--engine"}) {
     EXPECT_NE(result.output.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(result.output.find("128"), std::string::npos) << result.output;

@@ -12,6 +12,7 @@
 
 #include "googlenet/checkpoint.h"
 #include "googlenet/evaluation.h"
+#include "googlenet/onednn_training.h"
 #include "googlenet/report.h"
 #include "googlenet/train.h"
 #include "test_util.h"
@@ -113,6 +114,41 @@ TEST(Train, ResumedRunEqualsUninterruptedRun) {
   }
 }
 
+// The default engine on the CPU is oneDNN's (where built): the same run on LibTorch's
+// modules ends at the same weights and losses, to float rounding.
+TEST(Train, BothTrainingEnginesReachTheSameWeights) {
+  if (!onednn_training_available()) GTEST_SKIP() << "built without oneDNN's headers";
+  TempDir dir;
+  std::atomic<bool> stop{false};
+  for (const char* engine : {"onednn", "libtorch"}) {
+    TrainConfig config = small_config(dir / engine);
+    config.epochs = 1;
+    config.train_engine = engine;
+    train(config, stop);
+  }
+  const auto a = weights_of(dir / "onednn" / "last.pt");
+  const auto b = weights_of(dir / "libtorch" / "last.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].first, b[i].first);
+    const double scale = b[i].second.abs().max().item<double>();
+    // Biases start at zero and reach ~1e-3 in four steps; their gradients are sums over
+    // the batch that nearly cancel (and a ReLU near zero may flip between the two
+    // roundings), so they get an absolute floor. The single-step gradients are held to
+    // 1e-4 in test_onednn_training.cpp.
+    EXPECT_LT((a[i].second - b[i].second).abs().max().item<double>(), 1e-4 * scale + 2e-5)
+        << a[i].first;
+  }
+  const auto ma = read_epoch_csv(dir / "onednn" / "metrics.csv");
+  const auto mb = read_epoch_csv(dir / "libtorch" / "metrics.csv");
+  ASSERT_EQ(ma.size(), 1u);
+  ASSERT_EQ(mb.size(), 1u);
+  EXPECT_NEAR(ma[0].train_loss, mb[0].train_loss, 1e-4);
+  EXPECT_NEAR(ma[0].test_loss, mb[0].test_loss, 1e-4);
+  const auto config = nlohmann::json::parse(std::ifstream(dir / "onednn" / "config.json"));
+  EXPECT_EQ(config.at("train_engine"), "onednn");
+}
+
 TEST(Train, CtrlCWritesAResumableCheckpoint) {
   TempDir dir;
   const std::string run_dir = (dir / "run").string();
@@ -205,6 +241,9 @@ TEST(TrainCli, BadFlagsAreRefusedWithUsage) {
        "--resume continues a run with the config saved in it; drop --epochs"},
       {"train --recipe reference --aux", "cannot be combined with --aux"},
       {"train --eval-engine mkl", "--eval-engine"},
+      {"train --train-engine mkl", "--train-engine"},
+      {"train --train-engine onednn --bn", "--train-engine libtorch"},
+      {"train --train-engine onednn --precision bf16", "--train-engine libtorch"},
       {"frobnicate", "frobnicate"},
   };
   for (const auto& c : cases) {

@@ -2,6 +2,8 @@
 // and the weight-initialisation schemes.
 #include "googlenet/model.h"
 
+#include <torch/version.h>
+
 namespace googlenet {
 
 namespace nn = torch::nn;
@@ -187,6 +189,16 @@ TrainingLoss training_loss(const GoogLeNetOutput& output, const torch::Tensor& l
                                                 torch::cross_entropy_loss(output.aux2, labels));
   }
   return loss;
+}
+
+std::pair<int64_t, int64_t> conv_padding(const torch::nn::Conv2dImpl& conv) {
+  // Conv2dOptions::padding is a c10::variant in LibTorch 1.x, a std::variant in 2.x.
+#if TORCH_VERSION_MAJOR >= 2
+  const auto& padding = std::get<torch::ExpandingArray<2>>(conv.options.padding());
+#else
+  const auto& padding = c10::get<torch::ExpandingArray<2>>(conv.options.padding());
+#endif
+  return {(*padding)[0], (*padding)[1]};
 }
 
 void to_channels_last(torch::nn::Module& module) {

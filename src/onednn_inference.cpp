@@ -1,10 +1,9 @@
 #include "googlenet/onednn_inference.h"
 
-#include <torch/version.h>
-
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -73,14 +72,7 @@ class ParameterTable {
     const auto& options = conv->options;
     FoldedConv folded;
     folded.stride = (*options.stride())[0];
-    // Conv2dOptions::padding is a c10::variant in LibTorch 1.x, a std::variant in 2.x.
-#if TORCH_VERSION_MAJOR >= 2
-    const auto& padding = std::get<torch::ExpandingArray<2>>(options.padding());
-#else
-    const auto& padding = c10::get<torch::ExpandingArray<2>>(options.padding());
-#endif
-    folded.padding_h = (*padding)[0];
-    folded.padding_w = (*padding)[1];
+    std::tie(folded.padding_h, folded.padding_w) = conv_padding(*conv);
     torch::NoGradGuard no_grad;
     folded.weight = conv->weight.detach().to(torch::kCPU, torch::kFloat32);
     folded.bias = conv->bias.defined() ? conv->bias.detach().to(torch::kCPU, torch::kFloat32)

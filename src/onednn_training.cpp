@@ -1,8 +1,5 @@
 #include "googlenet/onednn_training.h"
 
-#include <torch/version.h>
-
-#include <array>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -322,16 +319,6 @@ torch::Tensor to_nchw(const torch::Tensor& x) {
   return x.permute({0, 1, 4, 2, 3}).reshape({x.size(0), x.size(1) * kBlock, x.size(2), x.size(3)});
 }
 
-std::pair<int64_t, int64_t> padding_of(const torch::nn::Conv2dImpl& conv) {
-  // Conv2dOptions::padding is a c10::variant in LibTorch 1.x, a std::variant in 2.x.
-#if TORCH_VERSION_MAJOR >= 2
-  const auto& padding = std::get<torch::ExpandingArray<2>>(conv.options.padding());
-#else
-  const auto& padding = c10::get<torch::ExpandingArray<2>>(conv.options.padding());
-#endif
-  return {(*padding)[0], (*padding)[1]};
-}
-
 }  // namespace
 
 struct OneDnnTraining::Impl {
@@ -414,7 +401,7 @@ OneDnnTraining::OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& inpu
     layer->kernel_h = (*conv->options.kernel_size())[0];
     layer->kernel_w = (*conv->options.kernel_size())[1];
     layer->stride = (*conv->options.stride())[0];
-    std::tie(layer->padding_h, layer->padding_w) = padding_of(*conv);
+    std::tie(layer->padding_h, layer->padding_w) = conv_padding(*conv);
     layer->reads_images = layer->name == "stage1.0";
     impl_->by_name[layer->name] = layer.get();
     impl_->by_weight[layer->name + ".weight"] = layer.get();

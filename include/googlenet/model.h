@@ -8,6 +8,7 @@
 #include <array>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace googlenet {
@@ -120,5 +121,8 @@ int64_t count_parameters(const torch::nn::Module& module);
 // order, so convolutions run on oneDNN's channels-last kernels without reorders (on
 // CPU the training step is ~1.4x faster; README, Speed). Values are unchanged.
 void to_channels_last(torch::nn::Module& module);
+
+// A convolution's explicit padding (height, width); every conv of this model has one.
+std::pair<int64_t, int64_t> conv_padding(const torch::nn::Conv2dImpl& conv);
 
 }  // namespace googlenet

@@ -4,8 +4,9 @@
 // these kernels trains faster than batch / (the three passes' sum); README, Speed.
 //
 //   OMP_NUM_THREADS=2 build/onednn_conv_floor [fp32|bf16] [--fp32-weight-grads]
-//                                            [--batch N] [--verbose]
+//                                            [--batch N] [--verbose] [--per-layer]
 //
+// --per-layer: each convolution's three passes timed on their own, one line per layer.
 // --fp32-weight-grads: a bf16 run's weight gradients in fp32 (mixed precision).
 // Built where oneDNN 2.x's headers are installed (Debian: libdnnl-dev).
 #include <chrono>
@@ -53,6 +54,8 @@ struct Pass {
 
 struct ConvPasses {
   Pass forward, backward_data, backward_weights;
+  // 1x1 kernels (or 1x1 maps): the weight gradient as one GEMM on channels-last copies.
+  std::vector<Pass> gemm_weights;
 };
 
 ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t batch, DataType type,
@@ -79,6 +82,29 @@ ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t b
                 backward_weights.impl_info_str());
   }
   auto make = [&](const memory::desc& desc) { return memory(desc, engine); };
+  std::vector<Pass> gemm;
+  if (c.kernel == 1 || c.size == 1) {
+    const int64_t k = batch * out_size * out_size;
+    const int64_t taps = c.kernel * c.kernel;
+    auto src_blocked = make(backward_weights.src_desc());
+    auto dst_blocked = make(backward_weights.diff_dst_desc());
+    auto src_plain = make(memory::desc({batch, c.in, c.size, c.size}, type, Tag::nhwc));
+    auto dst_plain = make(memory::desc({batch, c.out, out_size, out_size}, type, Tag::nhwc));
+    gemm.push_back({dnnl::reorder(src_blocked, src_plain),
+                    {{DNNL_ARG_FROM, src_blocked}, {DNNL_ARG_TO, src_plain}}});
+    gemm.push_back({dnnl::reorder(dst_blocked, dst_plain),
+                    {{DNNL_ARG_FROM, dst_blocked}, {DNNL_ARG_TO, dst_plain}}});
+    const memory::desc a({c.out, k}, type, memory::dims{1, c.out});
+    const memory::desc b({k, c.in}, type, memory::dims{c.in, 1});
+    const memory::desc result({c.out, c.in}, weight_grad_type, memory::dims{c.in * taps, taps});
+    dnnl::matmul::primitive_desc matmul({a, b, result}, engine);
+    if (verbose) std::printf("    gemm: %s\n", matmul.impl_info_str());
+    gemm.push_back(
+        {dnnl::matmul(matmul),
+         {{DNNL_ARG_SRC, memory(a, engine, dst_plain.get_data_handle())},
+          {DNNL_ARG_WEIGHTS, memory(b, engine, src_plain.get_data_handle())},
+          {DNNL_ARG_DST, make(memory::desc({c.out, c.in * taps}, weight_grad_type, Tag::ab))}}});
+  }
   return {{dnnl::convolution_forward(forward),
            {{DNNL_ARG_SRC, make(forward.src_desc())},
             {DNNL_ARG_WEIGHTS, make(forward.weights_desc())},
@@ -92,14 +118,15 @@ ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t b
            {{DNNL_ARG_SRC, make(backward_weights.src_desc())},
             {DNNL_ARG_DIFF_WEIGHTS, make(backward_weights.diff_weights_desc())},
             {DNNL_ARG_DIFF_BIAS, make(backward_weights.diff_bias_desc())},
-            {DNNL_ARG_DIFF_DST, make(backward_weights.diff_dst_desc())}}}};
+            {DNNL_ARG_DIFF_DST, make(backward_weights.diff_dst_desc())}}},
+          std::move(gemm)};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   DataType type = DataType::f32, weight_grad_type = DataType::f32;
-  bool fp32_weight_grads = false, verbose = false;
+  bool fp32_weight_grads = false, verbose = false, per_layer = false;
   int64_t batch = 128;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -111,11 +138,15 @@ int main(int argc, char** argv) {
       fp32_weight_grads = true;
     } else if (arg == "--verbose") {
       verbose = true;
+    } else if (arg == "--per-layer") {
+      per_layer = true;
     } else if (arg == "--batch" && i + 1 < argc) {
       batch = std::atoll(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [fp32|bf16] [--fp32-weight-grads] [--batch N] [--verbose]\n",
-                   argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [fp32|bf16] [--fp32-weight-grads] [--batch N] [--verbose] [--per-layer]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -127,6 +158,47 @@ int main(int argc, char** argv) {
   for (const auto& shape : googlenet_convs())
     convs.push_back(make_passes(engine, shape, batch, type, weight_grad_type, verbose));
 
+  constexpr int kIterations = 10;
+  // Mean ms of `iterations` runs of `run` after 3 untimed ones (JIT, caches, page faults).
+  auto time_ms = [&](auto&& run, int iterations) {
+    for (int i = 0; i < 3; ++i) run();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; ++i) run();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+               .count() /
+           iterations;
+  };
+  if (per_layer) {
+    const auto shapes = googlenet_convs();
+    std::printf("layer                         forward  bwd-data  bwd-weights  gemm (ms)\n");
+    for (size_t i = 0; i < convs.size(); ++i) {
+      double ms[3];
+      for (int pass = 0; pass < 3; ++pass) {
+        Pass& p = pass == 0   ? convs[i].forward
+                  : pass == 1 ? convs[i].backward_data
+                              : convs[i].backward_weights;
+        ms[pass] = time_ms(
+            [&] {
+              p.primitive.execute(stream, p.args);
+              stream.wait();
+            },
+            kIterations);
+      }
+      double gemm_ms = 0;
+      if (!convs[i].gemm_weights.empty()) {
+        gemm_ms = time_ms(
+            [&] {
+              for (auto& p : convs[i].gemm_weights) p.primitive.execute(stream, p.args);
+              stream.wait();
+            },
+            kIterations);
+      }
+      const auto& c = shapes[i];
+      std::printf("%4ld -> %4ld, %ldx%ld on %2ldx%-2ld   %8.3f  %8.3f  %8.3f  %8.3f\n", c.in, c.out,
+                  c.kernel, c.kernel, c.size, c.size, ms[0], ms[1], ms[2], gemm_ms);
+    }
+  }
+
   const char* names[] = {"forward", "backward-data", "backward-weights"};
   double total_ms = 0;
   for (int pass = 0; pass < 3; ++pass) {
@@ -137,14 +209,7 @@ int main(int argc, char** argv) {
       }
       stream.wait();
     };
-    for (int i = 0; i < 3; ++i) run();  // warm-up: JIT, caches, page faults
-    constexpr int kIterations = 10;
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < kIterations; ++i) run();
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count() /
-        kIterations;
+    const double ms = time_ms(run, kIterations);
     total_ms += ms;
     std::printf("%-17s %7.1f ms per step\n", names[pass], ms);
   }

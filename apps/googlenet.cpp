@@ -296,6 +296,9 @@ int main(int argc, char** argv) {
   bench->add_option("--peak-gflops", bench_options.peak_gflops,
                     "Peak GFLOP/s for '% peak' (0: measured with FMA loops on the compute threads; "
                     "bf16 runs: the bf16 dot-product peak)");
+  bench->add_option("--profile", bench_options.profile,
+                    "Record --iterations more training steps with LibTorch's profiler into this "
+                    "Chrome trace (bench/profile_table.py sums it per operation)");
   bench
       ->add_option("--json", bench_json,
                    "Write every number as JSON to this file; '-' or no file: to stdout (the "

@@ -1,5 +1,6 @@
 #include "googlenet/bench.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -219,6 +220,15 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
                              ": no such file or folder; pass --data with the folder or archive "
                              "holding CIFAR-10 (`googlenet download` fetches it), or --no-data");
   }
+  std::ofstream profile;
+  if (!options.profile.empty()) {  // fail before the measurements, not after
+    profile.open(options.profile);
+    if (!profile) {
+      throw std::runtime_error(options.profile +
+                               ": cannot write the profile there; pass --profile with a file in "
+                               "a writable folder");
+    }
+  }
   set_compute_threads(options.threads);
   const CpuInfo cpu = detect_cpu();
   const MeasuredPeak measured =
@@ -275,6 +285,16 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   const Spread train = rates(time_repeats(options, train_step),
                              static_cast<double>(options.iterations * options.batch_size));
   const int64_t train_rss = memory.stop();
+  if (profile.is_open()) {
+    {
+      torch::autograd::profiler::RecordProfile recording(profile);
+      for (int64_t i = 0; i < options.iterations; ++i) train_step();
+    }
+    profile.close();
+    if (!profile) throw std::runtime_error(options.profile + ": writing the profile failed");
+    log << "bench: " << options.iterations << " training steps profiled into " << options.profile
+        << " (bench/profile_table.py sums it)\n";
+  }
 
   // Evaluation and batch-1 latency: forward passes in eval mode without autograd.
   if (onednn_training) onednn_training->sync_model();

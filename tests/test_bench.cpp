@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -275,13 +276,42 @@ TEST(BenchCli, BadCountsAreUsageErrors) {
   }
 }
 
+TEST(BenchCli, ProfileIsAChromeTraceOfTrainingSteps) {
+  TempDir dir;
+  const auto trace = dir / "steps.json";
+  const auto result = run_cli(
+      "bench --no-data --iterations 2 --repeats 1 --warmup 0 --batch-size 2 --eval-batch-size 1 "
+      "--threads 1 --profile " +
+      quoted(trace));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("2 training steps profiled into"), std::string::npos)
+      << result.output;
+  std::ifstream in(trace);
+  const auto json = nlohmann::json::parse(in);
+  const auto& events = json.is_array() ? json : json.at("traceEvents");
+  std::map<std::string, int> calls;
+  for (const auto& event : events) calls[event.value("name", std::string())] += 1;
+  // Two steps: the loss twice, every parameter's gradient accumulated twice.
+  EXPECT_EQ(calls["aten::cross_entropy_loss"], 2) << json.dump().substr(0, 2000);
+  EXPECT_GT(calls["torch::autograd::AccumulateGrad"], 2 * 57);
+}
+
+TEST(BenchCli, UnwritableProfileFailsBeforeMeasuring) {
+  const auto result = run_cli("bench --no-data --profile /nonexistent/folder/steps.json");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("/nonexistent/folder/steps.json: cannot write the profile"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("bench: training step"), std::string::npos) << result.output;
+}
+
 TEST(BenchCli, HelpListsEveryFlagWithItsDefault) {
   const auto result = run_cli("bench --help");
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  for (const char* flag :
-       {"--aux", "--bn", "--channels-last", "--batch-size", "--eval-batch-size", "--warmup",
-        "--repeats", "--iterations", "--data-batches", "--data", "--no-data", "--loader-threads",
-        "--threads", "--seed", "--peak-gflops", "--json", "--train-engine", "--engine"}) {
+  for (const char* flag : {"--aux", "--bn", "--channels-last", "--batch-size", "--eval-batch-size",
+                           "--warmup", "--repeats", "--iterations", "--data-batches", "--data",
+                           "--no-data", "--loader-threads", "--threads", "--seed", "--peak-gflops",
+                           "--json", "--train-engine", "--engine", "--profile"}) {
     EXPECT_NE(result.output.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(result.output.find("128"), std::string::npos) << result.output;

@@ -51,6 +51,10 @@ struct BenchOptions {
   int threads = 0;             // intra-op threads; 0: all cores
   uint64_t seed = 0;           // weights, synthetic input and shuffling
   double peak_gflops = 0;      // > 0 overrides the detected peak
+  // Non-empty: `iterations` more training steps, after the timed ones, recorded by
+  // LibTorch's autograd profiler as a Chrome trace in this file (bench/profile_table.py
+  // sums it per operation).
+  std::string profile;
 
   // Throws std::invalid_argument naming the first bad field.
   void validate() const;

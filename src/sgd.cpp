@@ -11,6 +11,7 @@ Sgd::Sgd(const torch::OrderedDict<std::string, torch::Tensor>& parameters, doubl
 }
 
 void Sgd::step(double lr, double momentum) {
+  RECORD_FUNCTION("googlenet::sgd_step", std::vector<c10::IValue>());  // bench --profile
   torch::NoGradGuard no_grad;
   for (auto& slot : slots_) {
     const auto& grad = slot.parameter.grad();

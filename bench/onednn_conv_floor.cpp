@@ -56,6 +56,7 @@ struct ConvPasses {
   Pass forward, backward_data, backward_weights;
   // 1x1 kernels (or 1x1 maps): the weight gradient as one GEMM on channels-last copies.
   std::vector<Pass> gemm_weights;
+  memory gemm_taps;  // owns the buffer the GEMMs' results point into
 };
 
 ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t batch, DataType type,
@@ -83,9 +84,12 @@ ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t b
   }
   auto make = [&](const memory::desc& desc) { return memory(desc, engine); };
   std::vector<Pass> gemm;
-  if (c.kernel == 1 || c.size == 1) {
-    const int64_t k = batch * out_size * out_size;
-    const int64_t taps = c.kernel * c.kernel;
+  memory gemm_taps;
+  // The engine's GEMM weight gradients (src/onednn_training.cpp): one GEMM for 1x1
+  // kernels (or 1x1 maps, where only the central tap meets data), 16 accumulated
+  // per-pixel-pair GEMMs for 3x3 kernels on 2x2 maps; channels-last copies first.
+  const bool one_tap = c.kernel == 1 || c.size == 1, pixel_pairs = c.kernel == 3 && c.size == 2;
+  if (one_tap || pixel_pairs) {
     auto src_blocked = make(backward_weights.src_desc());
     auto dst_blocked = make(backward_weights.diff_dst_desc());
     auto src_plain = make(memory::desc({batch, c.in, c.size, c.size}, type, Tag::nhwc));
@@ -94,16 +98,39 @@ ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t b
                     {{DNNL_ARG_FROM, src_blocked}, {DNNL_ARG_TO, src_plain}}});
     gemm.push_back({dnnl::reorder(dst_blocked, dst_plain),
                     {{DNNL_ARG_FROM, dst_blocked}, {DNNL_ARG_TO, dst_plain}}});
-    const memory::desc a({c.out, k}, type, memory::dims{1, c.out});
-    const memory::desc b({k, c.in}, type, memory::dims{c.in, 1});
-    const memory::desc result({c.out, c.in}, weight_grad_type, memory::dims{c.in * taps, taps});
-    dnnl::matmul::primitive_desc matmul({a, b, result}, engine);
+    const int64_t pixels = c.size * c.size;
+    const int64_t k = pixel_pairs ? batch : batch * pixels;
+    const int64_t src_row = pixel_pairs ? c.in * pixels : c.in;
+    const int64_t dst_row = pixel_pairs ? c.out * pixels : c.out;
+    const memory::desc a({c.out, k}, type, memory::dims{1, dst_row});
+    const memory::desc b({k, c.in}, type, memory::dims{src_row, 1});
+    const memory::desc result({c.out, c.in}, weight_grad_type, Tag::ab);
+    dnnl::primitive_attr attributes;
+    if (pixel_pairs) {
+      dnnl::post_ops add;
+      add.append_sum(1.f);
+      attributes.set_post_ops(add);
+    }
+    dnnl::matmul::primitive_desc matmul({a, b, result}, attributes, engine);
     if (verbose) std::printf("    gemm: %s\n", matmul.impl_info_str());
-    gemm.push_back(
-        {dnnl::matmul(matmul),
-         {{DNNL_ARG_SRC, memory(a, engine, dst_plain.get_data_handle())},
-          {DNNL_ARG_WEIGHTS, memory(b, engine, src_plain.get_data_handle())},
-          {DNNL_ARG_DST, make(memory::desc({c.out, c.in * taps}, weight_grad_type, Tag::ab))}}});
+    const size_t element = memory::data_type_size(type);
+    auto at = [&](const memory& m, int64_t elements) {
+      return static_cast<char*>(m.get_data_handle()) + elements * element;
+    };
+    auto taps = make(memory::desc({pixel_pairs ? 9 : 1, c.out, c.in}, weight_grad_type, Tag::abc));
+    gemm_taps = taps;
+    const size_t tap_bytes = c.out * c.in * memory::data_type_size(weight_grad_type);
+    for (int64_t o = 0; o < (pixel_pairs ? pixels : 1); ++o) {
+      for (int64_t i = 0; i < (pixel_pairs ? pixels : 1); ++i) {
+        const int64_t tap = pixel_pairs ? (i / 2 - o / 2 + 1) * 3 + (i % 2 - o % 2 + 1) : 0;
+        gemm.push_back({dnnl::matmul(matmul),
+                        {{DNNL_ARG_SRC, memory(a, engine, at(dst_plain, o * c.out))},
+                         {DNNL_ARG_WEIGHTS, memory(b, engine, at(src_plain, i * c.in))},
+                         {DNNL_ARG_DST,
+                          memory(result, engine,
+                                 static_cast<char*>(taps.get_data_handle()) + tap * tap_bytes)}}});
+      }
+    }
   }
   return {{dnnl::convolution_forward(forward),
            {{DNNL_ARG_SRC, make(forward.src_desc())},
@@ -119,7 +146,8 @@ ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t b
             {DNNL_ARG_DIFF_WEIGHTS, make(backward_weights.diff_weights_desc())},
             {DNNL_ARG_DIFF_BIAS, make(backward_weights.diff_bias_desc())},
             {DNNL_ARG_DIFF_DST, make(backward_weights.diff_dst_desc())}}},
-          std::move(gemm)};
+          std::move(gemm),
+          gemm_taps};
 }
 
 }  // namespace

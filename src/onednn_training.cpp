@@ -97,14 +97,23 @@ struct ConvPrimitives {
   dnnl::convolution_backward_weights backward_weights;
   memory::desc backward_weights_gradient;  // the layout it writes
   bool reorder_gradient = false;           // when that is not the weights' own layout
-  // 1x1 kernels (after cropping) on maps of at most kGemmMaxPixels pixels: the weight
-  // gradient as one GEMM instead of the convolution kernel, which reduces over the
-  // batch poorly there (stage 5's 832 -> 384: 3.1 ms against 0.4 ms; README, Speed).
-  // gradient^T (out x in) = diff_dst^T (out x N*H*W) . src (N*H*W x in), on channels-last
-  // copies of both, or on the blocked tensors themselves for 1x1 maps (where nChw16c is
-  // an N x C matrix with a padded row).
-  std::optional<dnnl::matmul> gemm_weights;
-  memory::desc gemm_diff_dst_t, gemm_src, gemm_gradient;
+  // Weight gradients as GEMMs instead of the convolution kernel, which reduces over
+  // the batch poorly on small maps (stage 5's 832 -> 384 1x1: 3.1 ms against 0.4;
+  // README, Speed), on channels-last copies of src and diff_dst (or the blocked tensors
+  // themselves on 1x1 maps, where nChw16c is an N x C matrix with padded rows):
+  // - 1x1 kernels (after cropping) on maps of at most kGemmMaxPixels pixels: one GEMM,
+  //   gradient (out x in) = diff_dst^T (out x N*H*W) . src (N*H*W x in);
+  // - 3x3 kernels (after cropping) on 2x2 maps: every (output pixel, input pixel) pair
+  //   meets through one tap, so 16 GEMMs over the batch, each added into its tap's
+  //   gradient; the 20 padded tap positions a convolution kernel visits are skipped.
+  struct GemmPair {
+    int64_t dst_pixel, src_pixel, tap;
+  };
+  std::optional<dnnl::matmul> gemm_weights;  // one pair; adds into C where pairs share taps
+  memory::desc gemm_diff_dst_t, gemm_src, gemm_gradient;  // A, B, C of one pair
+  std::vector<GemmPair> gemm_pairs;
+  memory::desc gemm_taps;  // every tap's C ([tap][out][in]) seen as out x in x kh x kw
+  bool gemm_accumulates = false;
   std::optional<memory::desc> plain_src, plain_dst;  // the channels-last copies' layouts
 };
 
@@ -221,20 +230,39 @@ struct ConvLayer {
       p.backward_data = dnnl::convolution_backward_data(backward_data);
     }
 
-    if (!reads_images && kept_h == 1 && kept_w == 1 && stride == 1 && h * w <= kGemmMaxPixels) {
-      const int64_t k = n * h * w;
-      int64_t src_row = in, dst_row = out;
+    const bool gemm_1x1 = kept_h == 1 && kept_w == 1 && h * w <= kGemmMaxPixels;
+    const bool gemm_3x3 = kept_h == 3 && kept_w == 3 && h == 2 && w == 2;
+    if (!reads_images && stride == 1 && (gemm_1x1 || gemm_3x3)) {
+      int64_t src_row = in, dst_row = out, k = n * h * w;
       if (h * w > 1) {
         p.plain_src = memory::desc({n, in, h, w}, DataType::f32, Tag::nhwc);
         p.plain_dst = memory::desc({n, out, h, w}, DataType::f32, Tag::nhwc);
       } else {
         src_row = blocks(in) * kBlock, dst_row = blocks(out) * kBlock;
       }
+      dnnl::primitive_attr attributes;
+      if (gemm_1x1) {
+        p.gemm_pairs = {{0, 0, 0}};
+      } else {  // rows are (n, pixel): a pair's rows are one pixel of every image
+        k = n, src_row = in * h * w, dst_row = out * h * w;
+        for (int64_t o = 0; o < h * w; ++o) {
+          for (int64_t i = 0; i < h * w; ++i) {
+            const int64_t tap_h = i / w - o / w + 1, tap_w = i % w - o % w + 1;
+            p.gemm_pairs.push_back({o, i, tap_h * kept_w + tap_w});
+          }
+        }
+        dnnl::post_ops add;
+        add.append_sum(1.f);
+        attributes.set_post_ops(add);
+        p.gemm_accumulates = true;
+      }
       p.gemm_diff_dst_t = memory::desc({out, k}, DataType::f32, memory::dims{1, dst_row});
       p.gemm_src = memory::desc({k, in}, DataType::f32, memory::dims{src_row, 1});
       p.gemm_gradient = memory::desc({out, in}, DataType::f32, Tag::ab);
+      p.gemm_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
+                                 memory::dims{in, 1, kept_w * out * in, out * in});
       p.gemm_weights = dnnl::matmul(dnnl::matmul::primitive_desc(
-          {p.gemm_diff_dst_t, p.gemm_src, p.gemm_gradient}, cpu_engine()));
+          {p.gemm_diff_dst_t, p.gemm_src, p.gemm_gradient}, attributes, cpu_engine()));
     }
 
     // Gradients straight into the forward's weight layout (for uncropped layers the
@@ -354,12 +382,21 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
       auto from_dst = wrap(p.dst, diff_dst), to_dst = wrap(*p.plain_dst, diff_dst_rows);
       dnnl::reorder(from_dst, to_dst).execute(stream, from_dst, to_dst);
     }
-    auto gradient = torch::empty({layer.out, layer.in});
-    p.gemm_weights->execute(stream, {{DNNL_ARG_SRC, wrap(p.gemm_diff_dst_t, diff_dst_rows)},
-                                     {DNNL_ARG_WEIGHTS, wrap(p.gemm_src, src_rows)},
-                                     {DNNL_ARG_DST, wrap(p.gemm_gradient, gradient)}});
-    const memory::desc plain({layer.out, layer.in, 1, 1}, DataType::f32, Tag::oihw);
-    auto from = wrap(plain, gradient);
+    const int64_t taps = p.gemm_taps.dims()[2] * p.gemm_taps.dims()[3];
+    auto gradient = p.gemm_accumulates ? torch::zeros({taps, layer.out, layer.in})
+                                       : torch::empty({taps, layer.out, layer.in});
+    const auto* dst_base = diff_dst_rows.data_ptr<float>();
+    const auto* src_base = src_rows.data_ptr<float>();
+    for (const auto& pair : p.gemm_pairs) {
+      auto at = [&](const memory::desc& desc, const float* base) {
+        return memory(desc, cpu_engine(), const_cast<float*>(base));
+      };
+      p.gemm_weights->execute(
+          stream, {{DNNL_ARG_SRC, at(p.gemm_diff_dst_t, dst_base + pair.dst_pixel * layer.out)},
+                   {DNNL_ARG_WEIGHTS, at(p.gemm_src, src_base + pair.src_pixel * layer.in)},
+                   {DNNL_ARG_DST, at(p.gemm_gradient, gradient[pair.tap].data_ptr<float>())}});
+    }
+    auto from = wrap(p.gemm_taps, gradient);
     auto to =
         layer.cropped ? layer.central_taps_of(diff_weights) : wrap(layer.weights, diff_weights);
     dnnl::reorder(from, to).execute(stream, from, to);

@@ -94,6 +94,7 @@ struct ConvPrimitives {
   // Absent for the first convolution, whose input (the images) needs no gradient.
   std::optional<dnnl::convolution_backward_data> backward_data;
   memory::desc backward_data_weights;  // the layout it reads; reordered to when it differs
+  // Unset where the weight gradients are GEMMs (gemm_weights, below).
   dnnl::convolution_backward_weights backward_weights;
   memory::desc backward_weights_gradient;  // the layout it writes
   bool reorder_gradient = false;           // when that is not the weights' own layout
@@ -265,6 +266,8 @@ struct ConvLayer {
           {p.gemm_diff_dst_t, p.gemm_src, p.gemm_gradient}, attributes, cpu_engine()));
     }
 
+    if (p.gemm_weights) return by_batch.emplace(n, std::move(p)).first->second;
+
     // Gradients straight into the forward's weight layout (for uncropped layers the
     // parameter's own: SGD then works elementwise), unless only a reference kernel
     // writes it: then the kernel's layout and one reorder.
@@ -387,10 +390,10 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
                                        : torch::empty({taps, layer.out, layer.in});
     const auto* dst_base = diff_dst_rows.data_ptr<float>();
     const auto* src_base = src_rows.data_ptr<float>();
+    auto at = [](const memory::desc& desc, const float* base) {
+      return memory(desc, cpu_engine(), const_cast<float*>(base));
+    };
     for (const auto& pair : p.gemm_pairs) {
-      auto at = [&](const memory::desc& desc, const float* base) {
-        return memory(desc, cpu_engine(), const_cast<float*>(base));
-      };
       p.gemm_weights->execute(
           stream, {{DNNL_ARG_SRC, at(p.gemm_diff_dst_t, dst_base + pair.dst_pixel * layer.out)},
                    {DNNL_ARG_WEIGHTS, at(p.gemm_src, src_base + pair.src_pixel * layer.in)},

@@ -7,9 +7,10 @@
 // live in the blocked layout their forward kernel reads (SGD is elementwise, so it
 // updates them there, with gradients and momentum in the same layout), activations
 // stay in oneDNN's channel-blocked layout from the first convolution to the classifier,
-// and ReLU is fused into each convolution. The weight gradients of 1x1 convolutions on
-// stage 4-5's 2x2 and 1x1 maps are one GEMM each (oneDNN's convolution kernel reduces
-// over the batch poorly there). Pooling, concatenation, the classifier, the
+// and ReLU is fused into each convolution. On stage 4-5's 2x2 and 1x1 maps the weight
+// gradients of 1x1 kernels (one GEMM each) and of 3x3 kernels (one GEMM per pair of
+// pixels) are GEMMs: oneDNN's convolution kernel reduces over the batch poorly there.
+// Pooling, concatenation, the classifier, the
 // auxiliary heads and the loss stay LibTorch operations on views of that layout, so
 // autograd runs the whole graph.
 //

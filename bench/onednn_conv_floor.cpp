@@ -5,9 +5,13 @@
 //
 //   OMP_NUM_THREADS=2 build/onednn_conv_floor [fp32|bf16] [--fp32-weight-grads]
 //                                            [--batch N] [--verbose] [--per-layer]
+//                                            [--activations any|blocked|nhwc]
 //
 // --per-layer: each convolution's three passes timed on their own, one line per layer.
 // --fp32-weight-grads: a bf16 run's weight gradients in fp32 (mixed precision).
+// --activations: the activations' layout: each primitive's choice (any, the default),
+// oneDNN's channel-blocked nChw16c (the fp32 training engine's), or channels-last (the
+// one oneDNN 2.6's AMX bf16 kernels take).
 // Built where oneDNN 2.x's headers are installed (Debian: libdnnl-dev).
 #include <chrono>
 #include <cstdio>
@@ -60,13 +64,15 @@ struct ConvPasses {
 };
 
 ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t batch, DataType type,
-                       DataType weight_grad_type, bool verbose) {
+                       DataType weight_grad_type, Tag activations, bool verbose) {
   const int64_t out_size = (c.size + 2 * c.padding - c.kernel) / c.stride + 1;
-  const memory::desc src({batch, c.in, c.size, c.size}, type, Tag::any);
+  // The stem reads the images (plain NCHW in the engine) in any chosen layout.
+  const Tag src_tag = c.in == 3 && activations == Tag::nChw16c ? Tag::nchw : activations;
+  const memory::desc src({batch, c.in, c.size, c.size}, type, src_tag);
   const memory::desc weights({c.out, c.in, c.kernel, c.kernel}, type, Tag::any);
   const memory::desc weight_grads({c.out, c.in, c.kernel, c.kernel}, weight_grad_type, Tag::any);
   const memory::desc bias({c.out}, DataType::f32, Tag::any);
-  const memory::desc dst({batch, c.out, out_size, out_size}, type, Tag::any);
+  const memory::desc dst({batch, c.out, out_size, out_size}, type, activations);
   const memory::dims strides{c.stride, c.stride}, padding{c.padding, c.padding};
   const auto direct = dnnl::algorithm::convolution_direct;
 
@@ -156,6 +162,7 @@ int main(int argc, char** argv) {
   DataType type = DataType::f32, weight_grad_type = DataType::f32;
   bool fp32_weight_grads = false, verbose = false, per_layer = false;
   int64_t batch = 128;
+  Tag activations = Tag::any;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "bf16") {
@@ -168,12 +175,20 @@ int main(int argc, char** argv) {
       verbose = true;
     } else if (arg == "--per-layer") {
       per_layer = true;
+    } else if (arg == "--activations" && i + 1 < argc) {
+      const std::string layout = argv[++i];
+      activations = layout == "nhwc" ? Tag::nhwc : layout == "blocked" ? Tag::nChw16c : Tag::any;
+      if (layout != "nhwc" && layout != "blocked" && layout != "any") {
+        std::fprintf(stderr, "--activations must be any, blocked or nhwc, got '%s'\n", argv[i]);
+        return 2;
+      }
     } else if (arg == "--batch" && i + 1 < argc) {
       batch = std::atoll(argv[++i]);
     } else {
       std::fprintf(
           stderr,
-          "usage: %s [fp32|bf16] [--fp32-weight-grads] [--batch N] [--verbose] [--per-layer]\n",
+          "usage: %s [fp32|bf16] [--fp32-weight-grads] [--batch N] [--verbose] [--per-layer] "
+          "[--activations any|blocked|nhwc]\n",
           argv[0]);
       return 2;
     }
@@ -184,7 +199,8 @@ int main(int argc, char** argv) {
   dnnl::stream stream(engine);
   std::vector<ConvPasses> convs;
   for (const auto& shape : googlenet_convs())
-    convs.push_back(make_passes(engine, shape, batch, type, weight_grad_type, verbose));
+    convs.push_back(
+        make_passes(engine, shape, batch, type, weight_grad_type, activations, verbose));
 
   constexpr int kIterations = 10;
   // Mean ms of `iterations` runs of `run` after 3 untimed ones (JIT, caches, page faults).

@@ -1,12 +1,11 @@
 // What the optimizer's memory passes cost a training step, measured in one process
 // (this host's speed drifts too much for end-to-end A/B runs to see a few ms):
-//   ops    - today's step: Sgd::zero_grad (a zero pass), autograd accumulating the new
-//            gradient into it (AccumulateGrad's add_), then Sgd::step's LibTorch ops
-//            (grad + wd * p, buf = m * buf + d, p -= lr * buf): ~16 passes over the
-//            parameters;
-//   fused  - the same update as one parallel pass (5 passes), with zero_grad kept;
-//   steal  - one pass on gradients autograd hands over instead of adding into zeros
-//            (zero_grad setting gradients to none, as torch.optim's set_to_none).
+//   ops - the step before session 8: zero_grad zeroing every gradient, autograd adding
+//         the new gradient into it (AccumulateGrad's add_), then LibTorch's ops
+//         (grad + wd * p, buf = m * buf + d, p -= lr * buf): ~16 passes over the
+//         parameters;
+//   sgd - googlenet::Sgd today: zero_grad sets gradients to none, autograd hands the
+//         new ones over, and Sgd::step updates each parameter in one fused pass.
 // Interleaved A B B A, medians over GoogLeNet's 116 parameters (6.0 M floats).
 //
 //   build/sgd_passes [--threads 2] [--rounds 30]
@@ -26,19 +25,6 @@
 namespace {
 
 constexpr float kLr = 0.01f, kMomentum = 0.9f, kWeightDecay = 5e-4f;
-
-// d = g + wd * w; b = m * b + d; w -= lr * b, over one parameter, in parallel chunks.
-void fused_update(torch::Tensor& weight, const torch::Tensor& grad, torch::Tensor& buffer) {
-  float* w = weight.data_ptr<float>();
-  const float* g = grad.data_ptr<float>();
-  float* b = buffer.data_ptr<float>();
-  at::parallel_for(0, weight.numel(), 16384, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      b[k] = kMomentum * b[k] + g[k] + kWeightDecay * w[k];
-      w[k] -= kLr * b[k];
-    }
-  });
-}
 
 double median(std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
@@ -74,21 +60,21 @@ int main(int argc, char** argv) {
     floats += item.value().numel();
   }
   googlenet::Sgd sgd(parameters, kWeightDecay);
-  auto accumulate = [&] {  // AccumulateGrad after zero_grad: add into the zeroed gradient
-    sgd.zero_grad();
-    for (size_t i = 0; i < weights.size(); ++i) weights[i].mutable_grad().add_(gradients[i]);
-  };
   auto ops = [&] {
-    accumulate();
-    sgd.step(kLr, kMomentum);
+    for (size_t i = 0; i < weights.size(); ++i) {
+      auto& grad = weights[i].mutable_grad();
+      if (!grad.defined()) grad = torch::zeros_like(weights[i]);
+      grad.zero_();
+      grad.add_(gradients[i]);
+      const auto d = grad.add(weights[i], kWeightDecay);
+      buffers[i].mul_(kMomentum).add_(d);
+      weights[i].add_(buffers[i], -kLr);
+    }
   };
   auto fused = [&] {
-    accumulate();
-    for (size_t i = 0; i < weights.size(); ++i)
-      fused_update(weights[i], weights[i].grad(), buffers[i]);
-  };
-  auto steal = [&] {
-    for (size_t i = 0; i < weights.size(); ++i) fused_update(weights[i], gradients[i], buffers[i]);
+    sgd.zero_grad();
+    for (size_t i = 0; i < weights.size(); ++i) weights[i].mutable_grad() = gradients[i];
+    sgd.step(kLr, kMomentum);
   };
   auto time_ms = [](auto&& run) {
     const auto start = std::chrono::steady_clock::now();
@@ -96,20 +82,17 @@ int main(int argc, char** argv) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
   };
-  for (int i = 0; i < 3; ++i) ops(), fused(), steal();
-  std::vector<double> ops_ms, fused_ms, steal_ms;
-  for (int round = 0; round < rounds; ++round) {  // A B C C B A
+  for (int i = 0; i < 3; ++i) ops(), fused();
+  std::vector<double> ops_ms, fused_ms;
+  for (int round = 0; round < rounds; ++round) {  // A B B A
     ops_ms.push_back(time_ms(ops));
     fused_ms.push_back(time_ms(fused));
-    steal_ms.push_back(time_ms(steal));
-    steal_ms.push_back(time_ms(steal));
     fused_ms.push_back(time_ms(fused));
     ops_ms.push_back(time_ms(ops));
   }
   std::printf("%zu parameters, %.2f M floats, %d threads; medians of %d, ms per step:\n",
               weights.size(), floats / 1e6, threads, 2 * rounds);
-  std::printf("  ops   (zero_grad + accumulate + Sgd::step)  %7.2f\n", median(ops_ms));
-  std::printf("  fused (zero_grad + accumulate + one pass)   %7.2f\n", median(fused_ms));
-  std::printf("  steal (gradients handed over + one pass)    %7.2f\n", median(steal_ms));
+  std::printf("  ops (zero + accumulate + LibTorch's ops)          %7.2f\n", median(ops_ms));
+  std::printf("  sgd (Sgd: set to none, handed over, fused pass)  %7.2f\n", median(fused_ms));
   return 0;
 }

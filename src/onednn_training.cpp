@@ -147,6 +147,16 @@ struct ConvLayer {
   torch::Tensor weight;        // 1-d buffer in `weights` layout; the trained parameter
   std::map<int64_t, ConvPrimitives> by_batch;
 
+  // A merged layer (module == nullptr) runs the 1x1 convolutions of an Inception block
+  // that read the block input (p1_1, p2_1, p3_1) as one, their output channels side by
+  // side: one pass of each kind instead of three, and autograd sums one gradient into
+  // the block input instead of three. Its `parts` keep their own names and parameters:
+  // each part's `weight` is a contiguous chunk of the merged buffer (attach_parts), so
+  // SGD, checkpoints and layouts stay per parameter without copies.
+  std::vector<ConvLayer*> parts;
+  std::vector<int64_t> part_offsets;  // each part's chunk: first float in `weight`
+  bool parts_attached = false;
+
   torch::Tensor to_blocked(const torch::Tensor& plain) const {
     const auto source = plain.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     auto blocked = buffer_for(weights);
@@ -181,6 +191,54 @@ struct ConvLayer {
     plain_weights = memory::desc({out, in, kernel_h, kernel_w}, DataType::f32, Tag::oihw);
     central_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
                                 {in * kernel_h * kernel_w, kernel_h * kernel_w, kernel_w, 1});
+  }
+
+  // Merged layers: gives every part its chunk of `weight` (filled from the part's
+  // module) when the chosen layout keeps output channels outermost in blocks that the
+  // parts' boundaries do not cut (OIhw16i16o and the like; c1 and c2_reduce are
+  // multiples of 16 in every block). Checked by reordering the merged buffer back to
+  // oihw; false (the parts then run as layers of their own) if anything differs.
+  bool attach_parts() {
+    const dnnl_memory_desc_t& data = weights.data;
+    if (data.format_kind != dnnl_blocked || data.ndims != 4 || data.offset0 != 0 ||
+        data.extra.flags != 0) {
+      return false;
+    }
+    const auto& blocking = data.format_desc.blocking;
+    int64_t out_block = 1;
+    for (int i = 0; i < blocking.inner_nblks; ++i) {
+      if (blocking.inner_idxs[i] == 0) out_block *= blocking.inner_blks[i];
+    }
+    const int64_t block_stride = blocking.strides[0];  // floats from one block to the next
+    if (block_stride * (data.padded_dims[0] / out_block) * sizeof(float) != weights.get_size()) {
+      return false;  // output-channel blocks are not outermost
+    }
+    std::vector<torch::Tensor> plain;
+    int64_t first = 0;
+    for (auto* part : parts) {
+      if (first % out_block != 0) return false;
+      dnnl_memory_desc_t chunk = data;
+      chunk.dims[0] = part->out;
+      chunk.padded_dims[0] = (part->out + out_block - 1) / out_block * out_block;
+      const int64_t offset = first / out_block * block_stride;
+      const memory::desc chunk_desc(chunk);
+      const auto floats = static_cast<int64_t>(chunk_desc.get_size() / sizeof(float));
+      if (offset + floats > weight.numel()) return false;
+      part->fix_layout(height, width);
+      part->weights = chunk_desc;
+      part->has_layout = true;
+      part->weight = weight.narrow(0, offset, floats).detach();
+      part->weight.copy_(part->to_blocked(part->module->weight));
+      part_offsets.push_back(offset);
+      plain.push_back(part->module->weight.detach());
+      first += part->out;
+    }
+    if (first != out || !torch::equal(to_plain(weight), torch::cat(plain))) {
+      for (auto* part : parts) part->has_layout = false, part->weight = torch::Tensor();
+      part_offsets.clear();
+      return false;
+    }
+    return true;
   }
 
   ConvPrimitives& primitives_for(int64_t n, int64_t h, int64_t w) {
@@ -220,7 +278,12 @@ struct ConvLayer {
     if (!has_layout) {
       weights = cropped ? plain_weights : p.forward_weights;
       has_layout = true;
-      weight = to_blocked(module->weight);
+      if (module != nullptr) {
+        weight = to_blocked(module->weight);
+      } else {
+        weight = buffer_for(weights, /*zeroed=*/true);
+        parts_attached = attach_parts();
+      }
     }
     p.forward = dnnl::convolution_forward(forward);
 
@@ -291,6 +354,119 @@ struct ConvLayer {
   }
 };
 
+// ConvPrimitives::gemm_weights: writes the weight gradient into `diff_weights` (the
+// layer's layout) and returns the bias gradient.
+torch::Tensor gemm_weight_gradient(const ConvLayer& layer, ConvPrimitives& p,
+                                   const torch::Tensor& src, const torch::Tensor& diff_dst,
+                                   torch::Tensor& diff_weights) {
+  auto& stream = cpu_stream();
+  torch::Tensor src_rows = src, diff_dst_rows = diff_dst;
+  if (p.plain_src) {
+    src_rows = buffer_for(*p.plain_src);
+    diff_dst_rows = buffer_for(*p.plain_dst);
+    auto from_src = wrap(p.src, src), to_src = wrap(*p.plain_src, src_rows);
+    dnnl::reorder(from_src, to_src).execute(stream, from_src, to_src);
+    auto from_dst = wrap(p.dst, diff_dst), to_dst = wrap(*p.plain_dst, diff_dst_rows);
+    dnnl::reorder(from_dst, to_dst).execute(stream, from_dst, to_dst);
+  }
+  const int64_t taps = p.gemm_taps.dims()[2] * p.gemm_taps.dims()[3];
+  auto gradient = p.gemm_accumulates ? torch::zeros({taps, layer.out, layer.in})
+                                     : torch::empty({taps, layer.out, layer.in});
+  const auto* dst_base = diff_dst_rows.data_ptr<float>();
+  const auto* src_base = src_rows.data_ptr<float>();
+  auto at = [](const memory::desc& desc, const float* base) {
+    return memory(desc, cpu_engine(), const_cast<float*>(base));
+  };
+  for (const auto& pair : p.gemm_pairs) {
+    p.gemm_weights->execute(
+        stream, {{DNNL_ARG_SRC, at(p.gemm_diff_dst_t, dst_base + pair.dst_pixel * layer.out)},
+                 {DNNL_ARG_WEIGHTS, at(p.gemm_src, src_base + pair.src_pixel * layer.in)},
+                 {DNNL_ARG_DST, at(p.gemm_gradient, gradient[pair.tap].data_ptr<float>())}});
+  }
+  auto from = wrap(p.gemm_taps, gradient);
+  auto to = layer.cropped ? layer.central_taps_of(diff_weights) : wrap(layer.weights, diff_weights);
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+  // The bias gradient: diff_dst summed over batch and pixels (padded channels dropped).
+  const int64_t row = p.plain_dst ? layer.out : blocks(layer.out) * kBlock;
+  return diff_dst_rows.view({-1, row}).narrow(1, 0, layer.out).sum(0);
+}
+
+struct ConvReluOutput {
+  torch::Tensor dst, weights;  // weights: as the forward read them (central taps if cropped)
+};
+
+ConvReluOutput conv_relu_forward(ConvLayer& layer, const torch::Tensor& src,
+                                 const torch::Tensor& weight, const torch::Tensor& bias) {
+  auto& p = layer.primitives_for(src.size(0), src.size(2), src.size(3));
+  auto& stream = cpu_stream();
+  torch::Tensor weights = weight;
+  if (layer.cropped) {  // the central taps, in the forward's layout
+    weights = buffer_for(p.forward_weights);
+    auto taps = layer.central_taps_of(weight);
+    auto target = wrap(p.forward_weights, weights);
+    dnnl::reorder(taps, target).execute(stream, taps, target);
+  }
+  auto dst = p.padded_dst ? torch::zeros(p.dst_shape) : torch::empty(p.dst_shape);
+  p.forward.execute(stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
+                             {DNNL_ARG_WEIGHTS, wrap(p.forward_weights, weights)},
+                             {DNNL_ARG_BIAS, wrap(p.bias, bias)},
+                             {DNNL_ARG_DST, wrap(p.dst, dst)}});
+  stream.wait();
+  return {dst, weights};
+}
+
+struct ConvReluGradients {
+  torch::Tensor src, weights, bias;  // src undefined for the first layer
+};
+
+ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
+                                     const torch::Tensor& dst, const torch::Tensor& weights,
+                                     const torch::Tensor& grad) {
+  auto& p = layer.primitives_for(src.size(0), src.size(2), src.size(3));
+  // ReLU's backward: the gradient passes where the output is positive.
+  const auto diff_dst = torch::threshold_backward(grad, dst, 0).contiguous();
+  auto& stream = cpu_stream();
+
+  ConvReluGradients diff;
+  if (p.backward_data) {
+    diff.src = layer.in % kBlock != 0 ? torch::zeros(src.sizes()) : torch::empty(src.sizes());
+    auto weights_read = wrap(p.forward_weights, weights);
+    torch::Tensor relaid;
+    if (p.backward_data_weights != p.forward_weights) {
+      relaid = buffer_for(p.backward_data_weights);
+      auto target = wrap(p.backward_data_weights, relaid);
+      dnnl::reorder(weights_read, target).execute(stream, weights_read, target);
+      weights_read = target;
+    }
+    p.backward_data->execute(stream, {{DNNL_ARG_DIFF_SRC, wrap(p.src, diff.src)},
+                                      {DNNL_ARG_WEIGHTS, weights_read},
+                                      {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)}});
+  }
+
+  // Zeroed for cropped layers: the outer taps' gradient (they only meet padding).
+  diff.weights = buffer_for(layer.weights, /*zeroed=*/layer.cropped);
+  if (p.gemm_weights) {
+    diff.bias = gemm_weight_gradient(layer, p, src, diff_dst, diff.weights);
+    return diff;
+  }
+  diff.bias = torch::empty({layer.out});
+  auto gradient = p.reorder_gradient ? buffer_for(p.backward_weights_gradient) : diff.weights;
+  p.backward_weights.execute(stream,
+                             {{DNNL_ARG_SRC, wrap(p.src, src)},
+                              {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)},
+                              {DNNL_ARG_DIFF_WEIGHTS, wrap(p.backward_weights_gradient, gradient)},
+                              {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff.bias)}});
+  if (p.reorder_gradient) {
+    auto from = wrap(p.backward_weights_gradient, gradient);
+    auto to =
+        layer.cropped ? layer.central_taps_of(diff.weights) : wrap(layer.weights, diff.weights);
+    dnnl::reorder(from, to).execute(stream, from, to);
+  }
+  stream.wait();
+  return diff;
+}
+
 // relu(conv(x)) as one autograd node: forward and both backward passes on oneDNN.
 struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& src,
@@ -298,115 +474,67 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
                                ConvLayer* layer) {
     // Named for profiles (bench --profile): autograd records only the backward node.
     RECORD_FUNCTION("onednn::conv_relu_forward", std::vector<c10::IValue>());
-    auto& p = layer->primitives_for(src.size(0), src.size(2), src.size(3));
-    auto& stream = cpu_stream();
-    torch::Tensor weights = weight;
-    if (layer->cropped) {  // the central taps, in the forward's layout
-      weights = buffer_for(p.forward_weights);
-      auto taps = layer->central_taps_of(weight);
-      auto target = wrap(p.forward_weights, weights);
-      dnnl::reorder(taps, target).execute(stream, taps, target);
-    }
-    auto dst = p.padded_dst ? torch::zeros(p.dst_shape) : torch::empty(p.dst_shape);
-    p.forward.execute(stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
-                               {DNNL_ARG_WEIGHTS, wrap(p.forward_weights, weights)},
-                               {DNNL_ARG_BIAS, wrap(p.bias, bias)},
-                               {DNNL_ARG_DST, wrap(p.dst, dst)}});
-    stream.wait();
-    context->save_for_backward({src, dst});
-    context->saved_data["weights"] = weights;  // as the forward read them
+    auto out = conv_relu_forward(*layer, src, weight, bias);
+    context->save_for_backward({src, out.dst});
+    context->saved_data["weights"] = out.weights;
     context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
-    return dst;
+    return out.dst;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
                                                  torch::autograd::variable_list grads) {
     const auto saved = context->get_saved_variables();
-    const auto& src = saved[0];
-    const auto& dst = saved[1];
-    const auto weights = context->saved_data["weights"].toTensor();
     auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
-    auto& p = layer->primitives_for(src.size(0), src.size(2), src.size(3));
-    // ReLU's backward: the gradient passes where the output is positive.
-    const auto diff_dst = torch::threshold_backward(grads[0], dst, 0).contiguous();
-    auto& stream = cpu_stream();
+    const auto diff = conv_relu_backward(*layer, saved[0], saved[1],
+                                         context->saved_data["weights"].toTensor(), grads[0]);
+    return {diff.src, diff.weights, diff.bias, torch::Tensor()};
+  }
+};
 
-    torch::Tensor diff_src;
-    if (p.backward_data) {
-      diff_src = layer->in % kBlock != 0 ? torch::zeros(src.sizes()) : torch::empty(src.sizes());
-      auto weights_read = wrap(p.forward_weights, weights);
-      torch::Tensor relaid;
-      if (p.backward_data_weights != p.forward_weights) {
-        relaid = buffer_for(p.backward_data_weights);
-        auto target = wrap(p.backward_data_weights, relaid);
-        dnnl::reorder(weights_read, target).execute(stream, weights_read, target);
-        weights_read = target;
+// A merged layer (ConvLayer::parts) as one autograd node whose inputs are the three
+// parts' own weights and biases, so that each gets its own gradient: the merged
+// gradient's chunks.
+struct MergedConvReluFunction : public torch::autograd::Function<MergedConvReluFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& src,
+                               const torch::Tensor& weight1, const torch::Tensor& weight2,
+                               const torch::Tensor& weight3, const torch::Tensor& bias1,
+                               const torch::Tensor& bias2, const torch::Tensor& bias3,
+                               ConvLayer* layer) {
+    RECORD_FUNCTION("onednn::conv_relu_forward", std::vector<c10::IValue>());
+    const torch::Tensor* part_weights[] = {&weight1, &weight2, &weight3};
+    for (size_t k = 0; k < 3; ++k) {  // the forward reads the merged buffer itself
+      if (part_weights[k]->data_ptr<float>() !=
+          layer->weight.data_ptr<float>() + layer->part_offsets[k]) {
+        throw std::logic_error("oneDNN training engine: " + layer->parts[k]->name +
+                               ".weight no longer lies in its merged layer's buffer (a "
+                               "parameter was replaced instead of updated in place)");
       }
-      p.backward_data->execute(stream, {{DNNL_ARG_DIFF_SRC, wrap(p.src, diff_src)},
-                                        {DNNL_ARG_WEIGHTS, weights_read},
-                                        {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)}});
     }
-
-    // Zeroed for cropped layers: the outer taps' gradient (they only meet padding).
-    auto diff_weights = buffer_for(layer->weights, /*zeroed=*/layer->cropped);
-    if (p.gemm_weights) {
-      const auto diff_bias = gemm_weight_gradient(*layer, p, src, diff_dst, diff_weights);
-      return {diff_src, diff_weights, diff_bias, torch::Tensor()};
-    }
-    auto diff_bias = torch::empty({layer->out});
-    auto gradient = p.reorder_gradient ? buffer_for(p.backward_weights_gradient) : diff_weights;
-    p.backward_weights.execute(
-        stream, {{DNNL_ARG_SRC, wrap(p.src, src)},
-                 {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)},
-                 {DNNL_ARG_DIFF_WEIGHTS, wrap(p.backward_weights_gradient, gradient)},
-                 {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff_bias)}});
-    if (p.reorder_gradient) {
-      auto from = wrap(p.backward_weights_gradient, gradient);
-      auto to = layer->cropped ? layer->central_taps_of(diff_weights)
-                               : wrap(layer->weights, diff_weights);
-      dnnl::reorder(from, to).execute(stream, from, to);
-    }
-    stream.wait();
-    return {diff_src, diff_weights, diff_bias, torch::Tensor()};
+    auto out = conv_relu_forward(*layer, src, layer->weight, torch::cat({bias1, bias2, bias3}));
+    context->save_for_backward({src, out.dst});
+    context->saved_data["weights"] = out.weights;
+    context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    return out.dst;
   }
 
-  // ConvPrimitives::gemm_weights: writes the weight gradient into `diff_weights` (the
-  // layer's layout) and returns the bias gradient.
-  static torch::Tensor gemm_weight_gradient(const ConvLayer& layer, ConvPrimitives& p,
-                                            const torch::Tensor& src, const torch::Tensor& diff_dst,
-                                            torch::Tensor& diff_weights) {
-    auto& stream = cpu_stream();
-    torch::Tensor src_rows = src, diff_dst_rows = diff_dst;
-    if (p.plain_src) {
-      src_rows = buffer_for(*p.plain_src);
-      diff_dst_rows = buffer_for(*p.plain_dst);
-      auto from_src = wrap(p.src, src), to_src = wrap(*p.plain_src, src_rows);
-      dnnl::reorder(from_src, to_src).execute(stream, from_src, to_src);
-      auto from_dst = wrap(p.dst, diff_dst), to_dst = wrap(*p.plain_dst, diff_dst_rows);
-      dnnl::reorder(from_dst, to_dst).execute(stream, from_dst, to_dst);
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = context->get_saved_variables();
+    auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
+    const auto diff = conv_relu_backward(*layer, saved[0], saved[1],
+                                         context->saved_data["weights"].toTensor(), grads[0]);
+    torch::autograd::variable_list result{diff.src};
+    for (size_t k = 0; k < 3; ++k) {
+      result.push_back(
+          diff.weights.narrow(0, layer->part_offsets[k], layer->parts[k]->weight.numel()));
     }
-    const int64_t taps = p.gemm_taps.dims()[2] * p.gemm_taps.dims()[3];
-    auto gradient = p.gemm_accumulates ? torch::zeros({taps, layer.out, layer.in})
-                                       : torch::empty({taps, layer.out, layer.in});
-    const auto* dst_base = diff_dst_rows.data_ptr<float>();
-    const auto* src_base = src_rows.data_ptr<float>();
-    auto at = [](const memory::desc& desc, const float* base) {
-      return memory(desc, cpu_engine(), const_cast<float*>(base));
-    };
-    for (const auto& pair : p.gemm_pairs) {
-      p.gemm_weights->execute(
-          stream, {{DNNL_ARG_SRC, at(p.gemm_diff_dst_t, dst_base + pair.dst_pixel * layer.out)},
-                   {DNNL_ARG_WEIGHTS, at(p.gemm_src, src_base + pair.src_pixel * layer.in)},
-                   {DNNL_ARG_DST, at(p.gemm_gradient, gradient[pair.tap].data_ptr<float>())}});
+    int64_t first = 0;
+    for (const auto* part : layer->parts) {
+      result.push_back(diff.bias.narrow(0, first, part->out));
+      first += part->out;
     }
-    auto from = wrap(p.gemm_taps, gradient);
-    auto to =
-        layer.cropped ? layer.central_taps_of(diff_weights) : wrap(layer.weights, diff_weights);
-    dnnl::reorder(from, to).execute(stream, from, to);
-    stream.wait();
-    // The bias gradient: diff_dst summed over batch and pixels (padded channels dropped).
-    const int64_t row = p.plain_dst ? layer.out : blocks(layer.out) * kBlock;
-    return diff_dst_rows.view({-1, row}).narrow(1, 0, layer.out).sum(0);
+    result.push_back(torch::Tensor());
+    return result;
   }
 };
 
@@ -431,6 +559,9 @@ struct OneDnnTraining::Impl {
   std::vector<std::unique_ptr<ConvLayer>> layers;
   std::unordered_map<std::string, ConvLayer*> by_name;    // "stage3.0.p2_2"
   std::unordered_map<std::string, ConvLayer*> by_weight;  // "stage3.0.p2_2.weight"
+  // Each block's p1_1 + p2_1 + p3_1 (ConvLayer::parts), by block ("stage3.0"); a block
+  // whose merged layout could not be split is dropped at the first forward.
+  std::unordered_map<std::string, std::unique_ptr<ConvLayer>> merged;
   std::shared_ptr<torch::nn::LinearImpl> fc;
   std::shared_ptr<AuxHeadImpl> aux1, aux2;
 
@@ -442,6 +573,26 @@ struct OneDnnTraining::Impl {
   }
 
   torch::Tensor inception(const std::string& block, const torch::Tensor& x) {
+    auto found = merged.find(block);
+    if (found != merged.end()) {
+      ConvLayer* layer = found->second.get();
+      const auto input = x.contiguous();
+      layer->primitives_for(input.size(0), input.size(2), input.size(3));  // fixes the layout
+      if (layer->parts_attached) {
+        const auto& parts = layer->parts;
+        const auto reduced = MergedConvReluFunction::apply(
+            input, parts[0]->weight, parts[1]->weight, parts[2]->weight, parts[0]->module->bias,
+            parts[1]->module->bias, parts[2]->module->bias, layer);
+        // Block-aligned, as attach_parts checked: the last part takes the padding.
+        const auto branches = reduced.split_with_sizes(
+            {parts[0]->out / kBlock, parts[1]->out / kBlock, blocks(parts[2]->out)}, /*dim=*/1);
+        return torch::cat(
+            {branches[0], conv(block + ".p2_2", branches[1]), conv(block + ".p3_2", branches[2]),
+             conv(block + ".p4_2", max_pool(x, 1))},
+            /*dim=*/1);
+      }
+      merged.erase(found);
+    }
     return torch::cat(
         {conv(block + ".p1_1", x), conv(block + ".p2_2", conv(block + ".p2_1", x)),
          conv(block + ".p3_2", conv(block + ".p3_1", x)), conv(block + ".p4_2", max_pool(x, 1))},
@@ -511,6 +662,22 @@ OneDnnTraining::OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& inpu
     impl_->by_name[layer->name] = layer.get();
     impl_->by_weight[layer->name + ".weight"] = layer.get();
     impl_->layers.push_back(std::move(layer));
+  }
+  for (const auto& item : model->named_modules()) {
+    if (item.value()->as<InceptionImpl>() == nullptr) continue;
+    auto layer = std::make_unique<ConvLayer>();
+    layer->name = item.key() + ".p1_1+p2_1+p3_1";
+    for (const char* branch : {".p1_1", ".p2_1", ".p3_1"}) {
+      ConvLayer* part = impl_->by_name.at(item.key() + branch);
+      const bool pointwise = part->kernel_h == 1 && part->kernel_w == 1 && part->stride == 1 &&
+                             part->padding_h == 0 && part->padding_w == 0;
+      if (!pointwise) throw std::logic_error(part->name + ": expected a 1x1 convolution");
+      layer->parts.push_back(part);
+      layer->out += part->out;
+      layer->in = part->in;
+    }
+    layer->kernel_h = layer->kernel_w = 1;
+    impl_->merged[item.key()] = std::move(layer);
   }
   // One pass on a batch of the training shape picks every weight layout.
   torch::NoGradGuard no_grad;

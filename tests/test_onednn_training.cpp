@@ -1,8 +1,9 @@
 // The oneDNN training engine against the LibTorch model it takes its weights from:
 // logits and every parameter's gradient on the same weights and images (real CIFAR-10
 // test images, reference weights), with and without the aux heads, at the batch that
-// fixed the layouts and at another; SGD steps through both ending at the same weights
-// and momentum; layouts round-trip; and its errors.
+// fixed the layouts and at another; the Inception blocks' merged 1x1 convolutions;
+// SGD steps through both ending at the same weights and momentum; layouts round-trip;
+// and its errors.
 #include <gtest/gtest.h>
 
 #include "googlenet/augment.h"
@@ -146,6 +147,32 @@ TEST_F(OneDnnTrainingTest, SgdStepsEndAtLibTorchsWeightsAndMomentum) {
         1e-3)
         << name;
   }
+}
+
+TEST_F(OneDnnTrainingTest, InceptionBlockInputsRunAsOneConvolution) {
+  // Each block's p1_1, p2_1 and p3_1 weights are chunks of one merged buffer (the
+  // gradient tests above check what runs through it); the other convolutions own theirs.
+  GoogLeNet model = model_with_reference_weights(false);
+  OneDnnTraining engine(model, {4, 3, kCifarSide, kCifarSide});
+  const auto parameters = engine.named_parameters();
+  int64_t blocks = 0;
+  for (const auto& item : model->named_modules()) {
+    if (item.value()->as<InceptionImpl>() == nullptr) continue;
+    ++blocks;
+    const auto& block = item.key();
+    const auto& p1_1 = parameters[block + ".p1_1.weight"];
+    EXPECT_TRUE(p1_1.is_alias_of(parameters[block + ".p2_1.weight"])) << block;
+    EXPECT_TRUE(p1_1.is_alias_of(parameters[block + ".p3_1.weight"])) << block;
+    EXPECT_FALSE(p1_1.is_alias_of(parameters[block + ".p2_2.weight"])) << block;
+    EXPECT_FALSE(p1_1.is_alias_of(parameters[block + ".p4_2.weight"])) << block;
+    for (const char* branch : {".p1_1.weight", ".p2_1.weight", ".p3_1.weight"}) {
+      const auto name = block + branch;
+      EXPECT_TRUE(torch::equal(engine.to_model_layout(name, parameters[name]),
+                               model->named_parameters()[name]))
+          << name;
+    }
+  }
+  EXPECT_EQ(blocks, 9);
 }
 
 TEST_F(OneDnnTrainingTest, LayoutsRoundTripAndReloadFromTheModel) {

@@ -7,7 +7,9 @@
 // live in the blocked layout their forward kernel reads (SGD is elementwise, so it
 // updates them there, with gradients and momentum in the same layout), activations
 // stay in oneDNN's channel-blocked layout from the first convolution to the classifier,
-// and ReLU is fused into each convolution. On stage 4-5's 2x2 and 1x1 maps the weight
+// and ReLU is fused into each convolution. The three 1x1 convolutions that read an
+// Inception block's input run as one (output channels side by side; their weights
+// are contiguous chunks of one buffer). On stage 4-5's 2x2 and 1x1 maps the weight
 // gradients of 1x1 kernels (one GEMM each) and of 3x3 kernels (one GEMM per pair of
 // pixels) are GEMMs: oneDNN's convolution kernel reduces over the batch poorly there.
 // Pooling, concatenation, the classifier, the

@@ -12,15 +12,20 @@ the run by a few percent.
       --iterations 10 --warmup 3 --eval-batch-size 10 > /tmp/verbose.log 2>&1
   bench/onednn_verbose_table.py /tmp/verbose.log [--skip 4]
 
-Training steps are counted by forward-training convolutions (57 a step: GoogLeNet's main
-path); the evaluation that follows (forward_inference) is left out. --skip drops the
+Training steps are counted by the stem's forward-training convolution (the one whose
+source is plain NCHW, `abcd`: once a step); the evaluation that follows
+(forward_inference) is left out. --skip drops the
 first steps (the engine's layout pass and the warm-up, which include JIT compilation).
 """
 import argparse
 import collections
 import sys
 
-CONVS_PER_STEP = 57  # stem, stage 2's two, 9 Inception blocks x 6
+
+def is_stem_forward(fields):
+    """The first convolution's forward: its source (the images) stays NCHW."""
+    return (fields[3] == "convolution" and fields[5] == "forward_training"
+            and "src_f32::blocked:abcd:" in fields[6])
 
 
 def main():
@@ -39,13 +44,13 @@ def main():
                 break  # the evaluation phase starts
             executions.append(fields)
 
-    start, forwards = None, 0
+    start, stems = None, 0
     for index, fields in enumerate(executions):
-        if fields[3] == "convolution" and fields[5] == "forward_training":
-            forwards += 1
-            if forwards == CONVS_PER_STEP * args.skip + 1:
+        if is_stem_forward(fields):
+            stems += 1
+            if stems == args.skip + 1:
                 start = index
-    steps = forwards / CONVS_PER_STEP - args.skip
+    steps = stems - args.skip
     if start is None or steps < 1:
         sys.exit(f"{args.log}: fewer than {args.skip + 1} training steps of oneDNN output "
                  "(was ONEDNN_VERBOSE=1 set, and the training engine onednn?)")

@@ -100,21 +100,22 @@ struct ConvPrimitives {
   bool reorder_gradient = false;           // when that is not the weights' own layout
   // Weight gradients as GEMMs instead of the convolution kernel, which reduces over
   // the batch poorly on small maps (stage 5's 832 -> 384 1x1: 3.1 ms against 0.4;
-  // README, Speed), on channels-last copies of src and diff_dst (or the blocked tensors
-  // themselves on 1x1 maps, where nChw16c is an N x C matrix with padded rows):
+  // README, Speed):
   // - 1x1 kernels (after cropping) on maps of at most kGemmMaxPixels pixels: one GEMM,
-  //   gradient (out x in) = diff_dst^T (out x N*H*W) . src (N*H*W x in);
+  //   gradient (out x in) = diff_dst^T (out x N*H*W) . src (N*H*W x in), on
+  //   channels-last copies of src and diff_dst (on 1x1 maps the blocked tensors
+  //   themselves: nChw16c is then an N x C matrix with padded rows);
   // - 3x3 kernels (after cropping) on 2x2 maps: every (output pixel, input pixel) pair
-  //   meets through one tap, so 16 GEMMs over the batch, each added into its tap's
-  //   gradient; the 20 padded tap positions a convolution kernel visits are skipped.
-  struct GemmPair {
-    int64_t dst_pixel, src_pixel, tap;
-  };
-  std::optional<dnnl::matmul> gemm_weights;  // one pair; adds into C where pairs share taps
-  memory::desc gemm_diff_dst_t, gemm_src, gemm_gradient;  // A, B, C of one pair
-  std::vector<GemmPair> gemm_pairs;
-  memory::desc gemm_taps;  // every tap's C ([tap][out][in]) seen as out x in x kh x kw
-  bool gemm_accumulates = false;
+  //   meets through exactly one tap. The blocked tensors are N-row matrices whose
+  //   columns run (channel block, pixel, channel), so one GEMM src^T . diff_dst gives
+  //   all 16 pairs' products (4 in x 4 out) at once, no copies; each pair's block is
+  //   then added into its tap's gradient (the centre tap gets four, corners one). The
+  //   convolution kernel would also visit 20 padded tap positions.
+  std::optional<dnnl::matmul> gemm_weights;
+  memory::desc gemm_diff_dst_t, gemm_src, gemm_gradient;  // 1x1: A, B, C
+  memory::desc gemm_taps;   // every tap's gradient ([tap][out][in]; all_pairs: [tap][in][out])
+  bool all_pairs = false;   // 3x3 on 2x2: A = src^T, B = diff_dst, C = every pair's block
+  torch::Tensor pair_taps;  // all_pairs: the tap of pair (dst pixel * 4 + src pixel)
   std::optional<memory::desc> plain_src, plain_dst;  // the channels-last copies' layouts
 };
 
@@ -296,37 +297,47 @@ struct ConvLayer {
 
     const bool gemm_1x1 = kept_h == 1 && kept_w == 1 && h * w <= kGemmMaxPixels;
     const bool gemm_3x3 = kept_h == 3 && kept_w == 3 && h == 2 && w == 2;
-    if (!reads_images && stride == 1 && (gemm_1x1 || gemm_3x3)) {
-      int64_t src_row = in, dst_row = out, k = n * h * w;
+    if (!reads_images && stride == 1 && gemm_1x1) {
+      int64_t src_row = in, dst_row = out;
       if (h * w > 1) {
         p.plain_src = memory::desc({n, in, h, w}, DataType::f32, Tag::nhwc);
         p.plain_dst = memory::desc({n, out, h, w}, DataType::f32, Tag::nhwc);
       } else {
         src_row = blocks(in) * kBlock, dst_row = blocks(out) * kBlock;
       }
-      dnnl::primitive_attr attributes;
-      if (gemm_1x1) {
-        p.gemm_pairs = {{0, 0, 0}};
-      } else {  // rows are (n, pixel): a pair's rows are one pixel of every image
-        k = n, src_row = in * h * w, dst_row = out * h * w;
-        for (int64_t o = 0; o < h * w; ++o) {
-          for (int64_t i = 0; i < h * w; ++i) {
-            const int64_t tap_h = i / w - o / w + 1, tap_w = i % w - o % w + 1;
-            p.gemm_pairs.push_back({o, i, tap_h * kept_w + tap_w});
-          }
-        }
-        dnnl::post_ops add;
-        add.append_sum(1.f);
-        attributes.set_post_ops(add);
-        p.gemm_accumulates = true;
-      }
+      const int64_t k = n * h * w;
       p.gemm_diff_dst_t = memory::desc({out, k}, DataType::f32, memory::dims{1, dst_row});
       p.gemm_src = memory::desc({k, in}, DataType::f32, memory::dims{src_row, 1});
       p.gemm_gradient = memory::desc({out, in}, DataType::f32, Tag::ab);
+    } else if (!reads_images && stride == 1 && gemm_3x3) {
+      p.all_pairs = true;
+      const int64_t src_columns = blocks(in) * kBlock * h * w;
+      const int64_t dst_columns = blocks(out) * kBlock * h * w;
+      p.gemm_src = memory::desc({src_columns, n}, DataType::f32, memory::dims{1, src_columns});
+      p.gemm_diff_dst_t = memory::desc({n, dst_columns}, DataType::f32, Tag::ab);
+      p.gemm_gradient = memory::desc({src_columns, dst_columns}, DataType::f32, Tag::ab);
+      std::vector<int64_t> taps;
+      for (int64_t o = 0; o < h * w; ++o) {
+        for (int64_t i = 0; i < h * w; ++i) {
+          taps.push_back((i / w - o / w + 1) * kept_w + (i % w - o % w + 1));
+        }
+      }
+      p.pair_taps = torch::tensor(taps, torch::kInt64);
+      // Every tap's gradient as [tap][in (padded)][out (padded)].
+      const int64_t in_padded = blocks(in) * kBlock, out_padded = blocks(out) * kBlock;
+      p.gemm_taps = memory::desc(
+          {out, in, kept_h, kept_w}, DataType::f32,
+          memory::dims{1, out_padded, kept_w * in_padded * out_padded, in_padded * out_padded});
+    }
+    if (!reads_images && stride == 1 && gemm_1x1) {
       p.gemm_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
                                  memory::dims{in, 1, kept_w * out * in, out * in});
-      p.gemm_weights = dnnl::matmul(dnnl::matmul::primitive_desc(
-          {p.gemm_diff_dst_t, p.gemm_src, p.gemm_gradient}, attributes, cpu_engine()));
+    }
+    if (!reads_images && stride == 1 && (gemm_1x1 || gemm_3x3)) {
+      const auto& a = p.all_pairs ? p.gemm_src : p.gemm_diff_dst_t;
+      const auto& b = p.all_pairs ? p.gemm_diff_dst_t : p.gemm_src;
+      p.gemm_weights =
+          dnnl::matmul(dnnl::matmul::primitive_desc({a, b, p.gemm_gradient}, cpu_engine()));
     }
 
     if (p.gemm_weights) return by_batch.emplace(n, std::move(p)).first->second;
@@ -360,36 +371,57 @@ torch::Tensor gemm_weight_gradient(const ConvLayer& layer, ConvPrimitives& p,
                                    const torch::Tensor& src, const torch::Tensor& diff_dst,
                                    torch::Tensor& diff_weights) {
   auto& stream = cpu_stream();
-  torch::Tensor src_rows = src, diff_dst_rows = diff_dst;
-  if (p.plain_src) {
-    src_rows = buffer_for(*p.plain_src);
-    diff_dst_rows = buffer_for(*p.plain_dst);
-    auto from_src = wrap(p.src, src), to_src = wrap(*p.plain_src, src_rows);
-    dnnl::reorder(from_src, to_src).execute(stream, from_src, to_src);
-    auto from_dst = wrap(p.dst, diff_dst), to_dst = wrap(*p.plain_dst, diff_dst_rows);
-    dnnl::reorder(from_dst, to_dst).execute(stream, from_dst, to_dst);
-  }
-  const int64_t taps = p.gemm_taps.dims()[2] * p.gemm_taps.dims()[3];
-  auto gradient = p.gemm_accumulates ? torch::zeros({taps, layer.out, layer.in})
-                                     : torch::empty({taps, layer.out, layer.in});
-  const auto* dst_base = diff_dst_rows.data_ptr<float>();
-  const auto* src_base = src_rows.data_ptr<float>();
-  auto at = [](const memory::desc& desc, const float* base) {
-    return memory(desc, cpu_engine(), const_cast<float*>(base));
-  };
-  for (const auto& pair : p.gemm_pairs) {
-    p.gemm_weights->execute(
-        stream, {{DNNL_ARG_SRC, at(p.gemm_diff_dst_t, dst_base + pair.dst_pixel * layer.out)},
-                 {DNNL_ARG_WEIGHTS, at(p.gemm_src, src_base + pair.src_pixel * layer.in)},
-                 {DNNL_ARG_DST, at(p.gemm_gradient, gradient[pair.tap].data_ptr<float>())}});
+  torch::Tensor gradient, bias;  // gradient: as p.gemm_taps
+  if (p.all_pairs) {
+    const int64_t pixels = src.size(2) * src.size(3);
+    const int64_t in_blocks = src.size(1), out_blocks = diff_dst.size(1);
+    auto product = torch::empty({in_blocks * pixels * kBlock, out_blocks * pixels * kBlock});
+    p.gemm_weights->execute(stream, {{DNNL_ARG_SRC, wrap(p.gemm_src, src)},
+                                     {DNNL_ARG_WEIGHTS, wrap(p.gemm_diff_dst_t, diff_dst)},
+                                     {DNNL_ARG_DST, wrap(p.gemm_gradient, product)}});
+    stream.wait();
+    // Each pair's block (in x out, strided) into its tap: copied by the tap's first
+    // pair, added by the others.
+    const auto grid = product.view({in_blocks, pixels, kBlock, out_blocks, pixels, kBlock});
+    gradient = torch::empty(
+        {p.gemm_taps.dims()[2] * p.gemm_taps.dims()[3], in_blocks, kBlock, out_blocks, kBlock});
+    std::vector<bool> written(gradient.size(0), false);
+    const auto* tap = p.pair_taps.data_ptr<int64_t>();
+    for (int64_t o = 0; o < pixels; ++o) {
+      for (int64_t i = 0; i < pixels; ++i, ++tap) {
+        const auto block = grid.select(4, o).select(1, i);
+        if (written[*tap]) {
+          gradient[*tap].add_(block);
+        } else {
+          gradient[*tap].copy_(block);
+          written[*tap] = true;
+        }
+      }
+    }
+    bias = diff_dst.sum({0, 2, 3}).reshape({-1}).narrow(0, 0, layer.out);
+  } else {
+    torch::Tensor src_rows = src, diff_dst_rows = diff_dst;
+    if (p.plain_src) {
+      src_rows = buffer_for(*p.plain_src);
+      diff_dst_rows = buffer_for(*p.plain_dst);
+      auto from_src = wrap(p.src, src), to_src = wrap(*p.plain_src, src_rows);
+      dnnl::reorder(from_src, to_src).execute(stream, from_src, to_src);
+      auto from_dst = wrap(p.dst, diff_dst), to_dst = wrap(*p.plain_dst, diff_dst_rows);
+      dnnl::reorder(from_dst, to_dst).execute(stream, from_dst, to_dst);
+    }
+    gradient = torch::empty({1, layer.out, layer.in});
+    p.gemm_weights->execute(stream, {{DNNL_ARG_SRC, wrap(p.gemm_diff_dst_t, diff_dst_rows)},
+                                     {DNNL_ARG_WEIGHTS, wrap(p.gemm_src, src_rows)},
+                                     {DNNL_ARG_DST, wrap(p.gemm_gradient, gradient)}});
+    // diff_dst summed over batch and pixels (padded channels dropped).
+    const int64_t row = p.plain_dst ? layer.out : blocks(layer.out) * kBlock;
+    bias = diff_dst_rows.view({-1, row}).narrow(1, 0, layer.out).sum(0);
   }
   auto from = wrap(p.gemm_taps, gradient);
   auto to = layer.cropped ? layer.central_taps_of(diff_weights) : wrap(layer.weights, diff_weights);
   dnnl::reorder(from, to).execute(stream, from, to);
   stream.wait();
-  // The bias gradient: diff_dst summed over batch and pixels (padded channels dropped).
-  const int64_t row = p.plain_dst ? layer.out : blocks(layer.out) * kBlock;
-  return diff_dst_rows.view({-1, row}).narrow(1, 0, layer.out).sum(0);
+  return bias;
 }
 
 struct ConvReluOutput {

@@ -214,17 +214,22 @@ struct ConvLayer {
     if (block_stride * (data.padded_dims[0] / out_block) * sizeof(float) != weights.get_size()) {
       return false;  // output-channel blocks are not outermost
     }
+    auto give_up = [&] {  // every part back to a layer of its own
+      for (auto* part : parts) part->has_layout = false, part->weight = torch::Tensor();
+      part_offsets.clear();
+      return false;
+    };
     std::vector<torch::Tensor> plain;
     int64_t first = 0;
     for (auto* part : parts) {
-      if (first % out_block != 0) return false;
+      if (first % out_block != 0) return give_up();
       dnnl_memory_desc_t chunk = data;
       chunk.dims[0] = part->out;
       chunk.padded_dims[0] = (part->out + out_block - 1) / out_block * out_block;
       const int64_t offset = first / out_block * block_stride;
       const memory::desc chunk_desc(chunk);
       const auto floats = static_cast<int64_t>(chunk_desc.get_size() / sizeof(float));
-      if (offset + floats > weight.numel()) return false;
+      if (offset + floats > weight.numel()) return give_up();
       part->fix_layout(height, width);
       part->weights = chunk_desc;
       part->has_layout = true;
@@ -234,11 +239,7 @@ struct ConvLayer {
       plain.push_back(part->module->weight.detach());
       first += part->out;
     }
-    if (first != out || !torch::equal(to_plain(weight), torch::cat(plain))) {
-      for (auto* part : parts) part->has_layout = false, part->weight = torch::Tensor();
-      part_offsets.clear();
-      return false;
-    }
+    if (first != out || !torch::equal(to_plain(weight), torch::cat(plain))) return give_up();
     return true;
   }
 
@@ -309,6 +310,8 @@ struct ConvLayer {
       p.gemm_diff_dst_t = memory::desc({out, k}, DataType::f32, memory::dims{1, dst_row});
       p.gemm_src = memory::desc({k, in}, DataType::f32, memory::dims{src_row, 1});
       p.gemm_gradient = memory::desc({out, in}, DataType::f32, Tag::ab);
+      p.gemm_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
+                                 memory::dims{in, 1, kept_w * out * in, out * in});
     } else if (!reads_images && stride == 1 && gemm_3x3) {
       p.all_pairs = true;
       const int64_t src_columns = blocks(in) * kBlock * h * w;
@@ -328,10 +331,6 @@ struct ConvLayer {
       p.gemm_taps = memory::desc(
           {out, in, kept_h, kept_w}, DataType::f32,
           memory::dims{1, out_padded, kept_w * in_padded * out_padded, in_padded * out_padded});
-    }
-    if (!reads_images && stride == 1 && gemm_1x1) {
-      p.gemm_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
-                                 memory::dims{in, 1, kept_w * out * in, out * in});
     }
     if (!reads_images && stride == 1 && (gemm_1x1 || gemm_3x3)) {
       const auto& a = p.all_pairs ? p.gemm_src : p.gemm_diff_dst_t;

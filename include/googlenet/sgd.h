@@ -22,7 +22,8 @@ class Sgd {
 
   // One update from the current gradients: d = grad + wd * p; on the first step
   // buf = d, afterwards buf = momentum * buf + d; p -= lr * buf (momentum 0: p -= lr * d).
-  // Float32 CPU parameters take one fused pass; others (CUDA, views) LibTorch's ops.
+  // Contiguous float32 CPU parameters take one fused pass; others (CUDA, strided)
+  // LibTorch's ops.
   void step(double lr, double momentum);
   // Sets the gradients to none (torch.optim's set_to_none): backward then hands its
   // gradients over instead of adding them into zeros, and there is no zeroing pass.

@@ -498,6 +498,22 @@ ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
   return diff;
 }
 
+// What the autograd nodes below keep from the forward pass, and their backward pass.
+void save_for_backward(torch::autograd::AutogradContext* context, ConvLayer* layer,
+                       const torch::Tensor& src, const ConvReluOutput& out) {
+  context->save_for_backward({src, out.dst});
+  context->saved_data["weights"] = out.weights;
+  context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+}
+
+ConvReluGradients backward_from(torch::autograd::AutogradContext* context,
+                                const torch::autograd::variable_list& grads) {
+  const auto saved = context->get_saved_variables();
+  auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
+  return conv_relu_backward(*layer, saved[0], saved[1], context->saved_data["weights"].toTensor(),
+                            grads[0]);
+}
+
 // relu(conv(x)) as one autograd node: forward and both backward passes on oneDNN.
 struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& src,
@@ -505,19 +521,14 @@ struct ConvReluFunction : public torch::autograd::Function<ConvReluFunction> {
                                ConvLayer* layer) {
     // Named for profiles (bench --profile): autograd records only the backward node.
     RECORD_FUNCTION("onednn::conv_relu_forward", std::vector<c10::IValue>());
-    auto out = conv_relu_forward(*layer, src, weight, bias);
-    context->save_for_backward({src, out.dst});
-    context->saved_data["weights"] = out.weights;
-    context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    const auto out = conv_relu_forward(*layer, src, weight, bias);
+    save_for_backward(context, layer, src, out);
     return out.dst;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
                                                  torch::autograd::variable_list grads) {
-    const auto saved = context->get_saved_variables();
-    auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
-    const auto diff = conv_relu_backward(*layer, saved[0], saved[1],
-                                         context->saved_data["weights"].toTensor(), grads[0]);
+    const auto diff = backward_from(context, grads);
     return {diff.src, diff.weights, diff.bias, torch::Tensor()};
   }
 };
@@ -541,19 +552,16 @@ struct MergedConvReluFunction : public torch::autograd::Function<MergedConvReluF
                                "parameter was replaced instead of updated in place)");
       }
     }
-    auto out = conv_relu_forward(*layer, src, layer->weight, torch::cat({bias1, bias2, bias3}));
-    context->save_for_backward({src, out.dst});
-    context->saved_data["weights"] = out.weights;
-    context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
+    const auto out =
+        conv_relu_forward(*layer, src, layer->weight, torch::cat({bias1, bias2, bias3}));
+    save_for_backward(context, layer, src, out);
     return out.dst;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
                                                  torch::autograd::variable_list grads) {
-    const auto saved = context->get_saved_variables();
+    const auto diff = backward_from(context, grads);
     auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
-    const auto diff = conv_relu_backward(*layer, saved[0], saved[1],
-                                         context->saved_data["weights"].toTensor(), grads[0]);
     torch::autograd::variable_list result{diff.src};
     for (size_t k = 0; k < 3; ++k) {
       result.push_back(

@@ -46,24 +46,30 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (threads < 1 || rounds < 1) {
+    std::fprintf(stderr, "--threads and --rounds must be positive integers\n");
+    return 2;
+  }
   at::set_num_threads(threads);
   torch::NoGradGuard no_grad;
   googlenet::GoogLeNet model;
   const auto parameters = model->named_parameters();
-  std::vector<torch::Tensor> weights, gradients, buffers;  // gradients: what backward produces
+  // gradients: what backward produces; accumulated: the old path's .grad, kept apart so
+  // that its zeroing never touches `gradients` (which the Sgd path hands over).
+  std::vector<torch::Tensor> weights, gradients, accumulated, buffers;
   int64_t floats = 0;
   for (const auto& item : parameters) {
     weights.push_back(item.value());
     gradients.push_back(torch::randn_like(item.value()) * 1e-3);
+    accumulated.push_back(torch::zeros_like(item.value()));
     buffers.push_back(torch::zeros_like(item.value()));
-    item.value().mutable_grad() = torch::zeros_like(item.value());
     floats += item.value().numel();
   }
   googlenet::Sgd sgd(parameters, kWeightDecay);
   auto ops = [&] {
     for (size_t i = 0; i < weights.size(); ++i) {
       auto& grad = weights[i].mutable_grad();
-      if (!grad.defined()) grad = torch::zeros_like(weights[i]);
+      grad = accumulated[i];
       grad.zero_();
       grad.add_(gradients[i]);
       const auto d = grad.add(weights[i], kWeightDecay);

@@ -57,7 +57,8 @@ void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& reci
                "runs, cost long ones; README Recipes)");
   cmd.add_flag("--bn", c.batch_norm, "Batch norm after every conv (Inception-v2 style)");
   cmd.add_option("--precision", c.precision,
-                 "fp32, or bf16: autocast, convolutions and linears in bfloat16 (fp32 weights)")
+                 "fp32, or bf16: mixed precision, fp32 weights (oneDNN engine: stage 1-3 "
+                 "convolutions' forward and input gradients in bfloat16; LibTorch: autocast)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   cmd.add_flag("!--nchw", c.channels_last,
@@ -67,7 +68,7 @@ void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& reci
       ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
       ->capture_default_str();
   cmd.add_option("--train-engine", c.train_engine,
-                 "Training step: auto (oneDNN on the CPU where built, for fp32 without --bn), "
+                 "Training step: auto (oneDNN on the CPU where built, without --bn), "
                  "onednn or libtorch")
       ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
       ->capture_default_str();
@@ -253,7 +254,8 @@ int main(int argc, char** argv) {
           [&](const std::string& name) {
             bench_options.precision = googlenet::precision_from_string(name);
           },
-          "fp32, or bf16 (autocast: convolutions and linears in bfloat16)")
+          "fp32, or bf16 (mixed precision as in train --precision; evaluation: autocast or "
+          "the oneDNN engine in bfloat16)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->default_str("fp32");
   bench
@@ -274,7 +276,7 @@ int main(int argc, char** argv) {
               bench_options.train_engine = googlenet::training_engine_from_string(name);
             }
           },
-          "Training step: onednn (convolutions on oneDNN, weights kept in its layout; fp32, "
+          "Training step: onednn (convolutions on oneDNN, weights kept in its layout; "
           "no --bn), libtorch (the model's modules) or auto (onednn where it can)")
       ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
       ->default_str("auto");

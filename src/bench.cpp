@@ -250,16 +250,11 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
 
   // Training: exactly the training loop's step on a fixed synthetic batch.
   auto images = synthetic_images(options.batch_size, options.channels_last);
-  const TrainingEngine train_engine = options.train_engine.value_or(default_training_engine(
-      options.model, options.precision == Precision::kBFloat16, torch::kCPU));
+  const TrainingEngine train_engine =
+      options.train_engine.value_or(default_training_engine(options.model, torch::kCPU));
   std::optional<OneDnnTraining> onednn_training;
   if (train_engine == TrainingEngine::kOneDnn) {
-    if (options.precision != Precision::kFloat32) {
-      throw std::invalid_argument(
-          "--train-engine onednn trains in fp32; use --train-engine libtorch with --precision "
-          "bf16");
-    }
-    onednn_training.emplace(model, images.sizes().vec());
+    onednn_training.emplace(model, images.sizes().vec(), options.precision);
   }
   Sgd sgd(onednn_training ? onednn_training->named_parameters() : model->named_parameters(),
           kWeightDecay);

@@ -33,9 +33,9 @@ void TrainConfig::validate() const {
           "--eval-engine must be auto, onednn or libtorch, got '" + eval_engine + "'");
   require(train_engine == "auto" || train_engine == "onednn" || train_engine == "libtorch",
           "--train-engine must be auto, onednn or libtorch, got '" + train_engine + "'");
-  require(train_engine != "onednn" || (precision == "fp32" && !batch_norm && device != "cuda"),
-          "--train-engine onednn trains fp32 models without --bn on the CPU; use --train-engine "
-          "libtorch (or auto) with --precision bf16, --bn or --device cuda");
+  require(train_engine != "onednn" || (!batch_norm && device != "cuda"),
+          "--train-engine onednn trains models without --bn on the CPU; use --train-engine "
+          "libtorch (or auto) with --bn or --device cuda");
   require(device == "cpu" || device == "cuda" || device == "auto",
           "--device must be cpu, cuda or auto, got '" + device + "'");
   require(recipe != Recipe::kReference || (!aux_heads && !batch_norm),

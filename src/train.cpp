@@ -153,7 +153,7 @@ void load_initial_weights(GoogLeNetImpl& model, const std::string& path) {
 
 TrainingEngine training_engine_of(const TrainConfig& config, const torch::Device& device) {
   if (config.train_engine != "auto") return training_engine_from_string(config.train_engine);
-  return default_training_engine(config.model_options(), config.precision == "bf16", device);
+  return default_training_engine(config.model_options(), device);
 }
 
 void finish_setup(Run& run) {
@@ -167,8 +167,10 @@ void finish_setup(Run& run) {
   }
   if (training_engine_of(run.config, run.device) == TrainingEngine::kOneDnn) {
     run.engine = std::make_unique<OneDnnTraining>(
-        run.model, std::vector<int64_t>{run.config.batch_size, run.model->options().in_channels,
-                                        kCifarSide, kCifarSide});
+        run.model,
+        std::vector<int64_t>{run.config.batch_size, run.model->options().in_channels, kCifarSide,
+                             kCifarSide},
+        precision_from_string(run.config.precision));
   }
   run.sgd = std::make_unique<Sgd>(
       run.engine ? run.engine->named_parameters() : run.model->named_parameters(),

@@ -8,7 +8,9 @@
 
 #include "googlenet/augment.h"
 #include "googlenet/cifar.h"
+#include "googlenet/machine.h"
 #include "googlenet/onednn_training.h"
+#include "googlenet/precision.h"
 #include "googlenet/sgd.h"
 #include "googlenet/state_dict.h"
 #include "test_util.h"
@@ -194,6 +196,59 @@ TEST_F(OneDnnTrainingTest, LayoutsRoundTripAndReloadFromTheModel) {
     engine.to_engine_layout("stage3.1.p3_2.weight", torch::zeros({3, 3}));
   });
   EXPECT_NE(wrong.find("stage3.1.p3_2.weight"), std::string::npos) << wrong;
+}
+
+// Mixed precision (bf16 forward and backward-data, float32 weight gradients) against the float32
+// step: no further from it than LibTorch's autocast, the bf16 reference a user would otherwise
+// take, and measurably not float32 where the CPU has bf16 kernels.
+TEST_F(OneDnnTrainingTest, MixedPrecisionIsAsCloseToFloat32AsAutocast) {
+  GoogLeNet model = model_with_reference_weights(/*aux_heads=*/true);
+  GoogLeNet reference = copy_of(model);
+  GoogLeNet autocast = copy_of(model);
+  OneDnnTraining engine(model, {8, 3, kCifarSide, kCifarSide}, Precision::kBFloat16);
+  const auto images = test_images(0, 8);
+  const auto labels = test_labels(0, 8);
+  auto step = [&](auto&& forward_all, Precision precision) {
+    torch::manual_seed(11);  // the aux heads' dropout draws the same masks in all three
+    GoogLeNetOutput out;
+    {
+      AutocastScope scope(precision);  // as train runs the forward
+      out = forward_all(images);
+    }
+    training_loss(out, labels).total.backward();
+    return out.logits.to(torch::kFloat32);
+  };
+  const auto expected =
+      step([&](auto& x) { return reference->forward_all(x); }, Precision::kFloat32);
+  const auto by_autocast =
+      step([&](auto& x) { return autocast->forward_all(x); }, Precision::kBFloat16);
+  const auto by_engine = step([&](auto& x) { return engine.forward_all(x); }, Precision::kBFloat16);
+
+  const double engine_logits = relative_difference(by_engine, expected);
+  const double autocast_logits = relative_difference(by_autocast, expected);
+  EXPECT_LT(engine_logits, 2 * autocast_logits + 1e-3);
+  if (detect_cpu().avx512_bf16) EXPECT_GT(engine_logits, 1e-5) << "bf16 kernels did not run";
+
+  // Gradients of the main path's convolutions, all together: |difference| / |float32|
+  // (Frobenius norms). Per layer they differ by 5-35% in both: ReLUs that flip with
+  // the forward's rounding, on a batch of 8.
+  const auto engine_parameters = engine.named_parameters();
+  const auto autocast_parameters = autocast->named_parameters();
+  double engine_error = 0, autocast_error = 0, norm = 0;
+  for (const auto& item : reference->named_parameters()) {
+    const auto& name = item.key();
+    if (name.rfind("stage", 0) != 0 || item.value().dim() != 4) continue;
+    const auto& exact = item.value().grad();
+    const auto gradient = engine.to_model_layout(name, engine_parameters[name].grad());
+    engine_error += (gradient - exact).square().sum().item<double>();
+    autocast_error += (autocast_parameters[name].grad() - exact).square().sum().item<double>();
+    norm += exact.square().sum().item<double>();
+  }
+  engine_error = std::sqrt(engine_error / norm), autocast_error = std::sqrt(autocast_error / norm);
+  std::cout << "relative to float32: logits engine " << engine_logits << ", autocast "
+            << autocast_logits << "; convolution gradients engine " << engine_error << ", autocast "
+            << autocast_error << std::endl;
+  EXPECT_LT(engine_error, 1.5 * autocast_error + 1e-3);
 }
 
 TEST_F(OneDnnTrainingTest, RejectsWhatItDoesNotTrain) {

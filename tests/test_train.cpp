@@ -243,7 +243,7 @@ TEST(TrainCli, BadFlagsAreRefusedWithUsage) {
       {"train --eval-engine mkl", "--eval-engine"},
       {"train --train-engine mkl", "--train-engine"},
       {"train --train-engine onednn --bn", "--train-engine libtorch"},
-      {"train --train-engine onednn --precision bf16", "--train-engine libtorch"},
+      {"train --train-engine onednn --device cuda", "--train-engine libtorch"},
       {"frobnicate", "frobnicate"},
   };
   for (const auto& c : cases) {

@@ -33,11 +33,11 @@ nlohmann::json to_json(const Spread& spread);
 struct BenchOptions {
   ModelOptions model;          // --aux, --bn; weights: the default recipe's Xavier init
   bool channels_last = false;  // NHWC weights and inputs (and loader output)
-  Precision precision = Precision::kFloat32;  // bf16: autocast (fp32 weights)
+  Precision precision = Precision::kFloat32;  // bf16: train's mixed precision (fp32 weights)
   // Evaluation and latency: `googlenet test`'s default engine (oneDNN where built).
   InferenceEngine engine = default_inference_engine(torch::kCPU);
   // Training step: `train --train-engine`'s choices; none: its default for the model
-  // and precision (default_training_engine).
+  // (default_training_engine).
   std::optional<TrainingEngine> train_engine;
   int64_t batch_size = 128;  // training step
   int64_t eval_batch_size = 100;

@@ -14,7 +14,9 @@
 // pixels) are GEMMs: oneDNN's convolution kernel reduces over the batch poorly there.
 // Pooling, concatenation, the classifier, the
 // auxiliary heads and the loss stay LibTorch operations on views of that layout, so
-// autograd runs the whole graph.
+// autograd runs the whole graph. With `--precision bf16` the convolutions' forward and
+// backward-data passes run in bf16 on bf16 copies of their inputs (mixed precision;
+// weight gradients, activations and master weights stay float32).
 //
 // `--train-engine libtorch` (GoogLeNetImpl::forward_all) stays the reference; the two
 // are held equal by gradient tests (tests/test_onednn_training.cpp).
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "googlenet/model.h"
+#include "googlenet/precision.h"
 
 namespace googlenet {
 
@@ -40,10 +43,9 @@ enum class TrainingEngine { kLibTorch, kOneDnn };
 std::string to_string(TrainingEngine engine);
 // "libtorch" or "onednn"; throws std::invalid_argument naming the value otherwise.
 TrainingEngine training_engine_from_string(const std::string& name);
-// The default: oneDNN where it is built and can train the model (float32 on the CPU,
-// without batch norm), else LibTorch.
-TrainingEngine default_training_engine(const ModelOptions& model, bool bf16,
-                                       const torch::Device& device);
+// The default: oneDNN where it is built and can train the model (on the CPU, without
+// batch norm), else LibTorch.
+TrainingEngine default_training_engine(const ModelOptions& model, const torch::Device& device);
 
 class OneDnnTraining {
  public:
@@ -51,10 +53,15 @@ class OneDnnTraining {
   // buffers of its own, which named_parameters() returns in their place; the model's
   // copies are stale until sync_model(). `input_shape` (N x C x H x W) is the training
   // batch's: it fixes each weight's layout (other shapes, e.g. the epoch's last
-  // partial batch, reuse it). Float32 on the CPU, without batch norm; throws
+  // partial batch, reuse it). A float32 model on the CPU, without batch norm; throws
   // std::invalid_argument naming what else was asked (and std::runtime_error where
-  // the engine is not built).
-  OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& input_shape);
+  // the engine is not built). `precision` bf16 is mixed precision: the main path's
+  // convolutions run their forward and backward-data passes in bf16 where the CPU has
+  // bf16 kernels (AVX512-BF16), with float32 activations, weight gradients and master
+  // weights; the rest of the model (classifier, aux heads) runs as the caller's
+  // autocast scope says.
+  OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& input_shape,
+                 Precision precision = Precision::kFloat32);
   ~OneDnnTraining();
   OneDnnTraining(OneDnnTraining&&) noexcept;
   OneDnnTraining& operator=(OneDnnTraining&&) noexcept;

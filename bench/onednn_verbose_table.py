@@ -13,19 +13,20 @@ the run by a few percent.
   bench/onednn_verbose_table.py /tmp/verbose.log [--skip 4]
 
 Training steps are counted by the stem's forward-training convolution (the one whose
-source is plain NCHW, `abcd`: once a step); the evaluation that follows
+source is plain NCHW, `abcd`, f32 or bf16: once a step); the evaluation that follows
 (forward_inference) is left out. --skip drops the
 first steps (the engine's layout pass and the warm-up, which include JIT compilation).
 """
 import argparse
 import collections
+import re
 import sys
 
 
 def is_stem_forward(fields):
     """The first convolution's forward: its source (the images) stays NCHW."""
     return (fields[3] == "convolution" and fields[5] == "forward_training"
-            and "src_f32::blocked:abcd:" in fields[6])
+            and re.search(r"src_(f32|bf16)::blocked:abcd:", fields[6]) is not None)
 
 
 def main():

@@ -128,6 +128,7 @@ struct ConvPrimitives {
   bool all_pairs = false;   // 3x3 on 2x2: A = src^T, B = diff_dst, C = every pair's block
   torch::Tensor pair_taps;  // all_pairs: the tap of pair (dst pixel * 4 + src pixel)
   std::optional<memory::desc> plain_src, plain_dst;  // the channels-last copies' layouts
+  bool gemm_bf16 = false;  // the operands are bf16 (mixed precision): forward_src, diff_dst
 };
 
 // Largest map (pixels) whose 1x1 weight gradients take the GEMM: measured on 2-core
@@ -294,6 +295,46 @@ struct ConvLayer {
     }
   }
 
+  // ConvPrimitives::gemm_weights, 1x1 kernels: A = diff_dst^T, B = src, C = gradient.
+  void gemm_1x1_descs(ConvPrimitives& p, int64_t n, int64_t h, int64_t w, DataType operand) const {
+    int64_t src_row = in, dst_row = out;
+    if (h * w > 1) {
+      p.plain_src = memory::desc({n, in, h, w}, operand, Tag::nhwc);
+      p.plain_dst = memory::desc({n, out, h, w}, operand, Tag::nhwc);
+    } else {
+      src_row = blocks(in) * kBlock, dst_row = blocks(out) * kBlock;
+    }
+    const int64_t k = n * h * w;
+    p.gemm_diff_dst_t = memory::desc({out, k}, operand, memory::dims{1, dst_row});
+    p.gemm_src = memory::desc({k, in}, operand, memory::dims{src_row, 1});
+    p.gemm_gradient = memory::desc({out, in}, DataType::f32, Tag::ab);
+    p.gemm_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
+                               memory::dims{in, 1, kept_w * out * in, out * in});
+  }
+
+  // ConvPrimitives::gemm_weights, 3x3 kernels on 2x2 maps: A = src^T, B = diff_dst,
+  // C = every pixel pair's block.
+  void all_pairs_descs(ConvPrimitives& p, int64_t n, int64_t h, int64_t w, DataType operand) const {
+    p.all_pairs = true;
+    const int64_t src_columns = blocks(in) * kBlock * h * w;
+    const int64_t dst_columns = blocks(out) * kBlock * h * w;
+    p.gemm_src = memory::desc({src_columns, n}, operand, memory::dims{1, src_columns});
+    p.gemm_diff_dst_t = memory::desc({n, dst_columns}, operand, Tag::ab);
+    p.gemm_gradient = memory::desc({src_columns, dst_columns}, DataType::f32, Tag::ab);
+    std::vector<int64_t> taps;
+    for (int64_t o = 0; o < h * w; ++o) {
+      for (int64_t i = 0; i < h * w; ++i) {
+        taps.push_back((i / w - o / w + 1) * kept_w + (i % w - o % w + 1));
+      }
+    }
+    p.pair_taps = torch::tensor(taps, torch::kInt64);
+    // Every tap's gradient as [tap][in (padded)][out (padded)].
+    const int64_t in_padded = blocks(in) * kBlock, out_padded = blocks(out) * kBlock;
+    p.gemm_taps = memory::desc(
+        {out, in, kept_h, kept_w}, DataType::f32,
+        memory::dims{1, out_padded, kept_w * in_padded * out_padded, in_padded * out_padded});
+  }
+
   ConvPrimitives& primitives_for(int64_t n, int64_t h, int64_t w) {
     if (!has_layout) fix_layout(h, w);
     if (h != height || w != width) {
@@ -352,45 +393,25 @@ struct ConvLayer {
 
     const bool gemm_1x1 = kept_h == 1 && kept_w == 1 && h * w <= kGemmMaxPixels;
     const bool gemm_3x3 = kept_h == 3 && kept_w == 3 && h == 2 && w == 2;
-    if (!reads_images && stride == 1 && gemm_1x1) {
-      int64_t src_row = in, dst_row = out;
-      if (h * w > 1) {
-        p.plain_src = memory::desc({n, in, h, w}, DataType::f32, Tag::nhwc);
-        p.plain_dst = memory::desc({n, out, h, w}, DataType::f32, Tag::nhwc);
-      } else {
-        src_row = blocks(in) * kBlock, dst_row = blocks(out) * kBlock;
-      }
-      const int64_t k = n * h * w;
-      p.gemm_diff_dst_t = memory::desc({out, k}, DataType::f32, memory::dims{1, dst_row});
-      p.gemm_src = memory::desc({k, in}, DataType::f32, memory::dims{src_row, 1});
-      p.gemm_gradient = memory::desc({out, in}, DataType::f32, Tag::ab);
-      p.gemm_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
-                                 memory::dims{in, 1, kept_w * out * in, out * in});
-    } else if (!reads_images && stride == 1 && gemm_3x3) {
-      p.all_pairs = true;
-      const int64_t src_columns = blocks(in) * kBlock * h * w;
-      const int64_t dst_columns = blocks(out) * kBlock * h * w;
-      p.gemm_src = memory::desc({src_columns, n}, DataType::f32, memory::dims{1, src_columns});
-      p.gemm_diff_dst_t = memory::desc({n, dst_columns}, DataType::f32, Tag::ab);
-      p.gemm_gradient = memory::desc({src_columns, dst_columns}, DataType::f32, Tag::ab);
-      std::vector<int64_t> taps;
-      for (int64_t o = 0; o < h * w; ++o) {
-        for (int64_t i = 0; i < h * w; ++i) {
-          taps.push_back((i / w - o / w + 1) * kept_w + (i % w - o % w + 1));
+    if (!reads_images && stride == 1 && (gemm_1x1 || gemm_3x3)) {
+      // Under mixed precision the GEMM reads bf16 copies (float32 product), as oneDNN's
+      // bf16 matmul is ~2x faster than its float32 one here; float32 where it has only
+      // reference kernels for bf16.
+      for (const auto operand : {p.bf16 ? DataType::bf16 : DataType::f32, DataType::f32}) {
+        gemm_1x1 ? gemm_1x1_descs(p, n, h, w, operand) : all_pairs_descs(p, n, h, w, operand);
+        const auto& a = p.all_pairs ? p.gemm_src : p.gemm_diff_dst_t;
+        const auto& b = p.all_pairs ? p.gemm_diff_dst_t : p.gemm_src;
+        try {
+          const dnnl::matmul::primitive_desc gemm({a, b, p.gemm_gradient}, cpu_engine());
+          if (operand == DataType::f32 || !is_reference_kernel(gemm.impl_info_str())) {
+            p.gemm_weights = dnnl::matmul(gemm);
+            p.gemm_bf16 = operand == DataType::bf16;
+            break;
+          }
+        } catch (const dnnl::error&) {
+          if (operand == DataType::f32) throw;
         }
       }
-      p.pair_taps = torch::tensor(taps, torch::kInt64);
-      // Every tap's gradient as [tap][in (padded)][out (padded)].
-      const int64_t in_padded = blocks(in) * kBlock, out_padded = blocks(out) * kBlock;
-      p.gemm_taps = memory::desc(
-          {out, in, kept_h, kept_w}, DataType::f32,
-          memory::dims{1, out_padded, kept_w * in_padded * out_padded, in_padded * out_padded});
-    }
-    if (!reads_images && stride == 1 && (gemm_1x1 || gemm_3x3)) {
-      const auto& a = p.all_pairs ? p.gemm_src : p.gemm_diff_dst_t;
-      const auto& b = p.all_pairs ? p.gemm_diff_dst_t : p.gemm_src;
-      p.gemm_weights =
-          dnnl::matmul(dnnl::matmul::primitive_desc({a, b, p.gemm_gradient}, cpu_engine()));
     }
 
     if (p.gemm_weights) return by_batch.emplace(n, std::move(p)).first->second;
@@ -419,12 +440,13 @@ struct ConvLayer {
 };
 
 // ConvPrimitives::gemm_weights: writes the weight gradient into `diff_weights` (the
-// layer's layout) and returns the bias gradient.
+// layer's layout) and returns the bias gradient. `src` and `diff_dst` are the GEMM's
+// operands (bf16 copies where p.gemm_bf16); `diff_dst_f32` the float32 gradient.
 torch::Tensor gemm_weight_gradient(const ConvLayer& layer, ConvPrimitives& p,
                                    const torch::Tensor& src, const torch::Tensor& diff_dst,
-                                   torch::Tensor& diff_weights) {
+                                   const torch::Tensor& diff_dst_f32, torch::Tensor& diff_weights) {
   auto& stream = cpu_stream();
-  torch::Tensor gradient, bias;  // gradient: as p.gemm_taps
+  torch::Tensor gradient;  // as p.gemm_taps
   if (p.all_pairs) {
     const int64_t pixels = src.size(2) * src.size(3);
     const int64_t in_blocks = src.size(1), out_blocks = diff_dst.size(1);
@@ -451,30 +473,29 @@ torch::Tensor gemm_weight_gradient(const ConvLayer& layer, ConvPrimitives& p,
         }
       }
     }
-    bias = diff_dst.sum({0, 2, 3}).reshape({-1}).narrow(0, 0, layer.out);
   } else {
     torch::Tensor src_rows = src, diff_dst_rows = diff_dst;
     if (p.plain_src) {
       src_rows = buffer_for(*p.plain_src);
       diff_dst_rows = buffer_for(*p.plain_dst);
-      auto from_src = wrap(p.src, src), to_src = wrap(*p.plain_src, src_rows);
+      const auto& src_desc = p.gemm_bf16 ? p.forward_src : p.src;
+      const auto& diff_dst_desc = p.gemm_bf16 ? p.backward_diff_dst : p.dst;
+      auto from_src = wrap(src_desc, src), to_src = wrap(*p.plain_src, src_rows);
       dnnl::reorder(from_src, to_src).execute(stream, from_src, to_src);
-      auto from_dst = wrap(p.dst, diff_dst), to_dst = wrap(*p.plain_dst, diff_dst_rows);
+      auto from_dst = wrap(diff_dst_desc, diff_dst), to_dst = wrap(*p.plain_dst, diff_dst_rows);
       dnnl::reorder(from_dst, to_dst).execute(stream, from_dst, to_dst);
     }
     gradient = torch::empty({1, layer.out, layer.in});
     p.gemm_weights->execute(stream, {{DNNL_ARG_SRC, wrap(p.gemm_diff_dst_t, diff_dst_rows)},
                                      {DNNL_ARG_WEIGHTS, wrap(p.gemm_src, src_rows)},
                                      {DNNL_ARG_DST, wrap(p.gemm_gradient, gradient)}});
-    // diff_dst summed over batch and pixels (padded channels dropped).
-    const int64_t row = p.plain_dst ? layer.out : blocks(layer.out) * kBlock;
-    bias = diff_dst_rows.view({-1, row}).narrow(1, 0, layer.out).sum(0);
   }
   auto from = wrap(p.gemm_taps, gradient);
   auto to = layer.cropped ? layer.central_taps_of(diff_weights) : wrap(layer.weights, diff_weights);
   dnnl::reorder(from, to).execute(stream, from, to);
   stream.wait();
-  return bias;
+  // diff_dst summed over batch and pixels (padded channels dropped).
+  return diff_dst_f32.sum({0, 2, 3}).reshape({-1}).narrow(0, 0, layer.out);
 }
 
 struct ConvReluOutput {
@@ -516,6 +537,7 @@ ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
   const auto diff_dst = torch::threshold_backward(grad, dst, 0).contiguous();
   auto& stream = cpu_stream();
 
+  const auto read_diff_dst = p.bf16 ? diff_dst.to(torch::kBFloat16) : diff_dst;
   ConvReluGradients diff;
   if (p.backward_data) {
     diff.src = layer.in % kBlock != 0 ? torch::zeros(src.sizes()) : torch::empty(src.sizes());
@@ -527,7 +549,6 @@ ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
       dnnl::reorder(weights_read, target).execute(stream, weights_read, target);
       weights_read = target;
     }
-    const auto read_diff_dst = p.bf16 ? diff_dst.to(torch::kBFloat16) : diff_dst;
     p.backward_data->execute(stream,
                              {{DNNL_ARG_DIFF_SRC, wrap(p.src, diff.src)},
                               {DNNL_ARG_WEIGHTS, weights_read},
@@ -537,7 +558,9 @@ ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
   // Zeroed for cropped layers: the outer taps' gradient (they only meet padding).
   diff.weights = buffer_for(layer.weights, /*zeroed=*/layer.cropped);
   if (p.gemm_weights) {
-    diff.bias = gemm_weight_gradient(layer, p, src, diff_dst, diff.weights);
+    diff.bias = p.gemm_bf16 ? gemm_weight_gradient(layer, p, src.to(torch::kBFloat16),
+                                                   read_diff_dst, diff_dst, diff.weights)
+                            : gemm_weight_gradient(layer, p, src, diff_dst, diff_dst, diff.weights);
     return diff;
   }
   diff.bias = torch::empty({layer.out});

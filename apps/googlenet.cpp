@@ -57,8 +57,8 @@ void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& reci
                "runs, cost long ones; README Recipes)");
   cmd.add_flag("--bn", c.batch_norm, "Batch norm after every conv (Inception-v2 style)");
   cmd.add_option("--precision", c.precision,
-                 "fp32, or bf16: mixed precision, fp32 weights (oneDNN engine: stage 1-3 "
-                 "convolutions' forward and input gradients in bfloat16; LibTorch: autocast)")
+                 "fp32, or bf16: mixed precision, fp32 weights and gradients (convolutions "
+                 "compute in bfloat16; LibTorch engine: autocast)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   cmd.add_flag("!--nchw", c.channels_last,

@@ -87,16 +87,15 @@ int64_t blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
 
 // Everything one convolution runs for one batch size.
 //
-// Mixed precision (ConvLayer::mixed_precision): the forward and backward-data passes read bf16
-// copies of their activation input (src, diff_dst) and of the weights, made each step,
-// and write float32 (dst, diff_src), so that activations between layers, the weight
-// gradients (float32 kernel on the float32 tensors), SGD and the master weights stay
-// float32. oneDNN's bf16 weight-gradient kernel is 1.5-2.5x slower than its float32
-// one on these layers (README, Speed).
+// Mixed precision (ConvLayer::mixed_precision): every pass reads bf16 copies of its
+// inputs (src, diff_dst, weights), made each step, and writes float32 (dst, diff_src,
+// the weight and bias gradients), so that activations between layers, gradients, SGD
+// and the master weights stay float32, as under autocast with float32 weights. Each
+// pass falls back to float32 where oneDNN has only reference kernels for bf16.
 struct ConvPrimitives {
-  memory::desc src, dst, bias;  // float32: the activations the engine keeps
-  bool bf16 = false;
-  memory::desc forward_src, backward_diff_dst;  // what those passes read: bf16 or src/dst
+  memory::desc src, dst, bias;                  // float32: the activations the engine keeps
+  bool bf16 = false;                            // forward and backward-data in bf16
+  memory::desc forward_src, backward_diff_dst;  // what the passes read: bf16 or src/dst
   std::vector<int64_t> dst_shape;               // the blocked LibTorch tensor's
   bool padded_dst = false;
   dnnl::convolution_forward forward;
@@ -128,7 +127,8 @@ struct ConvPrimitives {
   bool all_pairs = false;   // 3x3 on 2x2: A = src^T, B = diff_dst, C = every pair's block
   torch::Tensor pair_taps;  // all_pairs: the tap of pair (dst pixel * 4 + src pixel)
   std::optional<memory::desc> plain_src, plain_dst;  // the channels-last copies' layouts
-  bool gemm_bf16 = false;  // the operands are bf16 (mixed precision): forward_src, diff_dst
+  bool gemm_bf16 = false;     // the operands are bf16 (mixed precision): forward_src, diff_dst
+  bool weights_bf16 = false;  // backward_weights reads the bf16 copies (mixed precision)
 };
 
 // Largest map (pixels) whose 1x1 weight gradients take the GEMM: measured on 2-core
@@ -262,8 +262,10 @@ struct ConvLayer {
   // Mixed precision: replaces `p`'s forward and backward-data by bf16 ones (float32
   // outputs), unless oneDNN has only reference kernels for them on this CPU (no
   // AVX512-BF16): the layer then stays float32.
-  void use_bf16(ConvPrimitives& p, const memory::dims& strides, const memory::dims& padding,
-                const dnnl::primitive_attr& with_relu) const {
+  // Returns the bf16 forward's primitive_desc (the hint for a bf16 weight gradient).
+  std::optional<dnnl::convolution_forward::primitive_desc> use_bf16(
+      ConvPrimitives& p, const memory::dims& strides, const memory::dims& padding,
+      const dnnl::primitive_attr& with_relu) const {
     const memory::dims src_dims = p.src.dims(), dst_dims = p.dst.dims();
     const memory::desc src(src_dims, DataType::bf16, reads_images ? Tag::abcd : kActivationTag);
     const memory::desc diff_dst(dst_dims, DataType::bf16, kActivationTag);
@@ -274,13 +276,13 @@ struct ConvLayer {
           {dnnl::prop_kind::forward_training, direct, src, any_weights, p.bias, p.dst, strides,
            padding, padding},
           with_relu, cpu_engine());
-      if (is_reference_kernel(forward.impl_info_str())) return;
+      if (is_reference_kernel(forward.impl_info_str())) return std::nullopt;
       std::optional<dnnl::convolution_backward_data::primitive_desc> backward_data;
       if (!reads_images) {
         backward_data.emplace(dnnl::convolution_backward_data::desc(
                                   direct, p.src, any_weights, diff_dst, strides, padding, padding),
                               cpu_engine(), forward);
-        if (is_reference_kernel(backward_data->impl_info_str())) return;
+        if (is_reference_kernel(backward_data->impl_info_str())) return std::nullopt;
       }
       p.bf16 = true;
       p.forward_src = src, p.backward_diff_dst = diff_dst;
@@ -290,8 +292,9 @@ struct ConvLayer {
         p.backward_data_weights = backward_data->weights_desc();
         p.backward_data = dnnl::convolution_backward_data(*backward_data);
       }
+      return forward;
     } catch (const dnnl::error&) {
-      // no bf16 kernel for this shape: float32
+      return std::nullopt;  // no bf16 kernel for this shape: float32
     }
   }
 
@@ -371,6 +374,7 @@ struct ConvLayer {
          p.bias, p.dst, strides, padding, padding},
         with_relu, cpu_engine());
     p.forward_weights = forward.weights_desc();
+    const memory::desc gradient_layout = p.forward_weights;  // float32, as the forward's
     if (!has_layout) {  // the float32 kernel's layout, also under mixed precision
       weights = cropped ? plain_weights : p.forward_weights;
       has_layout = true;
@@ -389,7 +393,8 @@ struct ConvLayer {
       p.backward_data_weights = backward_data.weights_desc();
       p.backward_data = dnnl::convolution_backward_data(backward_data);
     }
-    if (mixed_precision) use_bf16(p, strides, padding, with_relu);
+    const auto bf16_forward =
+        mixed_precision ? use_bf16(p, strides, padding, with_relu) : std::nullopt;
 
     const bool gemm_1x1 = kept_h == 1 && kept_w == 1 && h * w <= kGemmMaxPixels;
     const bool gemm_3x3 = kept_h == 3 && kept_w == 3 && h == 2 && w == 2;
@@ -418,20 +423,32 @@ struct ConvLayer {
 
     // Gradients straight into the forward's weight layout (for uncropped layers the
     // parameter's own: SGD then works elementwise), unless only a reference kernel
-    // writes it: then the kernel's layout and one reorder.
-    auto backward_weights = [&](const memory::desc& gradient) {
-      return dnnl::convolution_backward_weights::primitive_desc(
-          {direct, p.src, gradient, p.bias, p.dst, strides, padding, padding}, cpu_engine(),
-          forward);
+    // writes it: then the kernel's layout and one reorder. Under mixed precision the
+    // kernel reads the bf16 copies (float32 gradient): on stages 1-3 faster than the
+    // float32 kernel (64 -> 192 3x3 on 8x8: 3.7 vs 5.7 ms; README, Speed).
+    using BackwardWeights = dnnl::convolution_backward_weights::primitive_desc;
+    auto backward_weights = [&](bool bf16) -> std::optional<BackwardWeights> {
+      const memory::desc any_gradient({out, in, kept_h, kept_w}, DataType::f32, Tag::any);
+      for (const auto& gradient : {gradient_layout, any_gradient}) {
+        try {
+          BackwardWeights chosen({direct, bf16 ? p.forward_src : p.src, gradient, p.bias,
+                                  bf16 ? p.backward_diff_dst : p.dst, strides, padding, padding},
+                                 cpu_engine(), bf16 ? *bf16_forward : forward);
+          if (!is_reference_kernel(chosen.impl_info_str())) return chosen;
+        } catch (const dnnl::error&) {
+        }
+      }
+      return std::nullopt;
     };
-    std::optional<dnnl::convolution_backward_weights::primitive_desc> chosen;
-    try {
-      chosen = backward_weights(p.forward_weights);
-      if (is_reference_kernel(chosen->impl_info_str())) chosen.reset();
-    } catch (const dnnl::error&) {
-      chosen.reset();
+    std::optional<BackwardWeights> chosen;
+    if (bf16_forward) chosen = backward_weights(/*bf16=*/true);
+    p.weights_bf16 = chosen.has_value();
+    if (!chosen) chosen = backward_weights(/*bf16=*/false);
+    if (!chosen) {  // reference kernels only: whatever layout they like
+      chosen.emplace(dnnl::convolution_backward_weights::desc(direct, p.src, any_weights, p.bias,
+                                                              p.dst, strides, padding, padding),
+                     cpu_engine(), forward);
     }
-    if (!chosen) chosen = backward_weights(any_weights);
     p.backward_weights_gradient = chosen->diff_weights_desc();
     p.reorder_gradient = cropped || p.backward_weights_gradient != weights;
     p.backward_weights = dnnl::convolution_backward_weights(*chosen);
@@ -499,8 +516,9 @@ torch::Tensor gemm_weight_gradient(const ConvLayer& layer, ConvPrimitives& p,
 }
 
 struct ConvReluOutput {
-  // weights: as the forward read them (central taps if cropped; bf16 under mixed precision)
-  torch::Tensor dst, weights;
+  // weights and forward_src: as the forward read them (weights: central taps if
+  // cropped; both bf16 copies under mixed precision)
+  torch::Tensor dst, weights, forward_src;
 };
 
 ConvReluOutput conv_relu_forward(ConvLayer& layer, const torch::Tensor& src,
@@ -522,7 +540,7 @@ ConvReluOutput conv_relu_forward(ConvLayer& layer, const torch::Tensor& src,
                              {DNNL_ARG_BIAS, wrap(p.bias, bias)},
                              {DNNL_ARG_DST, wrap(p.dst, dst)}});
   stream.wait();
-  return {dst, weights};
+  return {dst, weights, forward_src};
 }
 
 struct ConvReluGradients {
@@ -530,8 +548,8 @@ struct ConvReluGradients {
 };
 
 ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
-                                     const torch::Tensor& dst, const torch::Tensor& weights,
-                                     const torch::Tensor& grad) {
+                                     const torch::Tensor& forward_src, const torch::Tensor& dst,
+                                     const torch::Tensor& weights, const torch::Tensor& grad) {
   auto& p = layer.primitives_for(src.size(0), src.size(2), src.size(3));
   // ReLU's backward: the gradient passes where the output is positive.
   const auto diff_dst = torch::threshold_backward(grad, dst, 0).contiguous();
@@ -558,18 +576,19 @@ ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
   // Zeroed for cropped layers: the outer taps' gradient (they only meet padding).
   diff.weights = buffer_for(layer.weights, /*zeroed=*/layer.cropped);
   if (p.gemm_weights) {
-    diff.bias = p.gemm_bf16 ? gemm_weight_gradient(layer, p, src.to(torch::kBFloat16),
-                                                   read_diff_dst, diff_dst, diff.weights)
+    diff.bias = p.gemm_bf16 ? gemm_weight_gradient(layer, p, forward_src, read_diff_dst, diff_dst,
+                                                   diff.weights)
                             : gemm_weight_gradient(layer, p, src, diff_dst, diff_dst, diff.weights);
     return diff;
   }
   diff.bias = torch::empty({layer.out});
   auto gradient = p.reorder_gradient ? buffer_for(p.backward_weights_gradient) : diff.weights;
-  p.backward_weights.execute(stream,
-                             {{DNNL_ARG_SRC, wrap(p.src, src)},
-                              {DNNL_ARG_DIFF_DST, wrap(p.dst, diff_dst)},
-                              {DNNL_ARG_DIFF_WEIGHTS, wrap(p.backward_weights_gradient, gradient)},
-                              {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff.bias)}});
+  p.backward_weights.execute(
+      stream, {{DNNL_ARG_SRC, p.weights_bf16 ? wrap(p.forward_src, forward_src) : wrap(p.src, src)},
+               {DNNL_ARG_DIFF_DST,
+                p.weights_bf16 ? wrap(p.backward_diff_dst, read_diff_dst) : wrap(p.dst, diff_dst)},
+               {DNNL_ARG_DIFF_WEIGHTS, wrap(p.backward_weights_gradient, gradient)},
+               {DNNL_ARG_DIFF_BIAS, wrap(p.bias, diff.bias)}});
   if (p.reorder_gradient) {
     auto from = wrap(p.backward_weights_gradient, gradient);
     auto to =
@@ -583,7 +602,7 @@ ConvReluGradients conv_relu_backward(ConvLayer& layer, const torch::Tensor& src,
 // What the autograd nodes below keep from the forward pass, and their backward pass.
 void save_for_backward(torch::autograd::AutogradContext* context, ConvLayer* layer,
                        const torch::Tensor& src, const ConvReluOutput& out) {
-  context->save_for_backward({src, out.dst});
+  context->save_for_backward({src, out.dst, out.forward_src});
   context->saved_data["weights"] = out.weights;
   context->saved_data["layer"] = reinterpret_cast<int64_t>(layer);
 }
@@ -592,8 +611,8 @@ ConvReluGradients backward_from(torch::autograd::AutogradContext* context,
                                 const torch::autograd::variable_list& grads) {
   const auto saved = context->get_saved_variables();
   auto* layer = reinterpret_cast<ConvLayer*>(context->saved_data["layer"].toInt());
-  return conv_relu_backward(*layer, saved[0], saved[1], context->saved_data["weights"].toTensor(),
-                            grads[0]);
+  return conv_relu_backward(*layer, saved[0], saved[2], saved[1],
+                            context->saved_data["weights"].toTensor(), grads[0]);
 }
 
 // relu(conv(x)) as one autograd node: forward and both backward passes on oneDNN.

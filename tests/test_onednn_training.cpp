@@ -198,9 +198,9 @@ TEST_F(OneDnnTrainingTest, LayoutsRoundTripAndReloadFromTheModel) {
   EXPECT_NE(wrong.find("stage3.1.p3_2.weight"), std::string::npos) << wrong;
 }
 
-// Mixed precision (bf16 forward and backward-data, float32 weight gradients) against the float32
-// step: no further from it than LibTorch's autocast, the bf16 reference a user would otherwise
-// take, and measurably not float32 where the CPU has bf16 kernels.
+// Mixed precision (convolutions on bf16 copies, float32 results) against the float32
+// step: no further from it than LibTorch's autocast, the bf16 reference a user would
+// otherwise take, and measurably not float32 where the CPU has bf16 kernels.
 TEST_F(OneDnnTrainingTest, MixedPrecisionIsAsCloseToFloat32AsAutocast) {
   GoogLeNet model = model_with_reference_weights(/*aux_heads=*/true);
   GoogLeNet reference = copy_of(model);

@@ -33,8 +33,8 @@ struct TrainConfig {
   bool aux_heads = false;      // --aux: +0.5 points at 15 epochs, -0.4 at 60 (README *Recipes*)
   bool batch_norm = false;
   bool channels_last = true;  // NHWC weights and batches: same values, faster convolutions
-  // fp32 | bf16: mixed precision, fp32 weights and optimizer (oneDNN engine: bf16 on
-  // stages 1-3's forward and backward-data; LibTorch engine: autocast)
+  // fp32 | bf16: mixed precision, fp32 weights and optimizer (oneDNN engine: every
+  // convolution pass on bf16 copies, fp32 results; LibTorch engine: autocast)
   std::string precision = "fp32";
   // Per-epoch evaluation: auto (oneDNN on the CPU where built, else LibTorch) | onednn |
   // libtorch. Scores agree to float rounding; oneDNN is ~1.7x faster.

@@ -14,9 +14,9 @@
 // pixels) are GEMMs: oneDNN's convolution kernel reduces over the batch poorly there.
 // Pooling, concatenation, the classifier, the
 // auxiliary heads and the loss stay LibTorch operations on views of that layout, so
-// autograd runs the whole graph. With `--precision bf16` the convolutions' forward and
-// backward-data passes run in bf16 on bf16 copies of their inputs (mixed precision;
-// weight gradients, activations and master weights stay float32).
+// autograd runs the whole graph. With `--precision bf16` the convolutions' three passes
+// read bf16 copies of their inputs and write float32 (mixed precision: activations,
+// gradients and master weights stay float32).
 //
 // `--train-engine libtorch` (GoogLeNetImpl::forward_all) stays the reference; the two
 // are held equal by gradient tests (tests/test_onednn_training.cpp).
@@ -56,10 +56,9 @@ class OneDnnTraining {
   // partial batch, reuse it). A float32 model on the CPU, without batch norm; throws
   // std::invalid_argument naming what else was asked (and std::runtime_error where
   // the engine is not built). `precision` bf16 is mixed precision: the main path's
-  // convolutions run their forward and backward-data passes in bf16 where the CPU has
-  // bf16 kernels (AVX512-BF16), with float32 activations, weight gradients and master
-  // weights; the rest of the model (classifier, aux heads) runs as the caller's
-  // autocast scope says.
+  // convolutions compute in bf16 where the CPU has bf16 kernels (AVX512-BF16), with
+  // float32 activations, gradients and master weights; the rest of the model
+  // (classifier, aux heads) runs as the caller's autocast scope says.
   OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& input_shape,
                  Precision precision = Precision::kFloat32);
   ~OneDnnTraining();

@@ -149,9 +149,9 @@ struct ConvLayer {
   torch::nn::Conv2dImpl* module{};  // the model's, for its bias and for syncing
   int64_t in = 0, out = 0, kernel_h = 0, kernel_w = 0, stride = 1, padding_h = 0, padding_w = 0;
   bool reads_images = false;  // stage1.0: plain NCHW input, no input gradient
-  // Mixed precision (ConvPrimitives): forward and backward-data in bf16. On every map:
-  // the 2x2 and 1x1 maps of stages 4-5 gain too (Zen 5: stages 1-3 alone +13% a step,
-  // all layers +23%; README, Speed).
+  // Mixed precision (ConvPrimitives): every pass on bf16 copies. On every map: the
+  // 2x2 and 1x1 maps of stages 4-5 gain too (Zen 5, forward and backward-data in bf16:
+  // on stages 1-3 alone +13% a step, on all layers +23%; README, Speed).
   bool mixed_precision = false;
   // Fixed by the first shape seen (the training batch's), with the weights' layout.
   bool has_layout = false;

@@ -5,15 +5,11 @@
 
 namespace googlenet {
 
-namespace {
-
 std::string shape_string(torch::IntArrayRef sizes) {
   std::string out = "[";
   for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
   return out + "]";
 }
-
-}  // namespace
 
 SavedValue::SavedValue(const StateDict& state) : data_(Dict{}), ordered_(true) {
   auto& dict = std::get<Dict>(data_);

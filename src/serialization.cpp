@@ -49,12 +49,6 @@ pickle::AllowedGlobals allowed_globals() {
   return allowed;
 }
 
-std::string shape_string(torch::IntArrayRef sizes) {
-  std::string out = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
-  return out + "]";
-}
-
 }  // namespace
 
 // ---- Reading -------------------------------------------------------------------

@@ -24,7 +24,7 @@ int64_t module_flops(const torch::nn::Module& module, int64_t out_h, int64_t out
   return flops;
 }
 
-std::string shape_string(const std::vector<int64_t>& shape) {
+std::string dims_string(const std::vector<int64_t>& shape) {
   std::string s;
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? " x " : "") + std::to_string(shape[i]);
   return s;
@@ -76,8 +76,8 @@ std::string format_summary(const ModelSummary& summary) {
       << rule;
   for (const auto& row : summary.layers) {
     out << std::left << std::setw(12) << row.name << std::setw(28) << row.kind << std::setw(18)
-        << shape_string(row.output_shape) << std::right << std::setw(13)
-        << thousands(row.parameters) << std::setw(15) << thousands(row.flops) << "\n";
+        << dims_string(row.output_shape) << std::right << std::setw(13) << thousands(row.parameters)
+        << std::setw(15) << thousands(row.flops) << "\n";
   }
   out << rule << "total parameters: " << thousands(summary.total_parameters) << "\n"
       << "forward FLOPs per image: " << thousands(summary.total_flops) << " (" << std::fixed

@@ -35,16 +35,10 @@ struct TorchvisionFixture {
   std::vector<TorchvisionCase> cases;
 };
 
-inline std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + path.string());
+// The real CIFAR-10 test split, read once per process.
+inline const Cifar10& real_test() {
+  static const Cifar10 data = load_cifar10(cifar_bin_dir(), Split::kTest);
+  return data;
 }
 
 inline TorchvisionFixture torchvision_fixture() {

@@ -12,6 +12,8 @@
 namespace googlenet {
 namespace {
 
+using testing::real_test;
+
 torch::Tensor as_tensor(const uint8_t* chw) {
   return torch::from_blob(const_cast<uint8_t*>(chw), {3, 32, 32}, torch::kUInt8).clone();
 }
@@ -31,11 +33,6 @@ torch::Tensor reference(const torch::Tensor& image, const CropFlip& crop) {
   auto mean = torch::tensor({kCifarMean[0], kCifarMean[1], kCifarMean[2]}).view({3, 1, 1});
   auto std = torch::tensor({kCifarStd[0], kCifarStd[1], kCifarStd[2]}).view({3, 1, 1});
   return x.sub(mean).div(std);
-}
-
-const Cifar10& real_test() {
-  static const Cifar10 data = load_cifar10(testing::cifar_bin_dir(), Split::kTest);
-  return data;
 }
 
 TEST(Augment, TrainTransformMatchesTorchvision) {

@@ -21,10 +21,9 @@
 namespace googlenet {
 namespace {
 
+using testing::quoted;
 using testing::run_cli;
 using testing::TempDir;
-
-std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
 
 // Two processors of one socket in /proc/cpuinfo's format.
 std::string cpuinfo(const std::string& vendor, int family, const std::string& flags,

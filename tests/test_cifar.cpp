@@ -13,12 +13,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::cifar_bin_dir;
+using testing::real_test;
 using testing::TempDir;
-
-const Cifar10& real_test() {
-  static const Cifar10 data = load_cifar10(cifar_bin_dir(), Split::kTest);
-  return data;
-}
 
 const Cifar10& real_train() {
   static const Cifar10 data = load_cifar10(cifar_bin_dir(), Split::kTrain);

@@ -13,10 +13,9 @@
 namespace googlenet {
 namespace {
 
+using testing::quoted;
 using testing::run_cli;
 using testing::TempDir;
-
-std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
 
 TEST(Cli, SummaryPrintsTheReferenceTotals) {
   const auto result = run_cli("summary");

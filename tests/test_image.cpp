@@ -17,19 +17,11 @@ namespace googlenet {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::read_bytes;
 using testing::TempDir;
+using testing::write_bytes;
 
 constexpr int kRecordBytes = 1 + static_cast<int>(kImageBytes);  // label byte + pixels
-
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  EXPECT_TRUE(in) << file;
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& file, const std::string& bytes) {
-  std::ofstream(file, std::ios::binary) << bytes;
-}
 
 ImagePixels expected_pixels(const std::string& fixture_name) {
   const std::string bytes = read_bytes(testing::fixture("images/" + fixture_name + ".rgb"));
@@ -40,7 +32,7 @@ ImagePixels expected_pixels(const std::string& fixture_name) {
 }
 
 // The first `count` records of the real test batch: label byte, then R, G, B planes.
-std::string cifar_records(int count) {
+std::string cifar_record_bytes(int count) {
   const fs::path file = testing::cifar_bin_dir() / "test_batch.bin";
   std::ifstream in(file, std::ios::binary);
   EXPECT_TRUE(in) << file << " missing: set GOOGLENET_DATA";
@@ -75,7 +67,7 @@ std::uint8_t at(const ImagePixels& image, int channel, int row, int column) {
   return image[(channel * kImageSide + row) * kImageSide + column];
 }
 
-std::string error_of(const fs::path& file) {
+std::string image_error(const fs::path& file) {
   try {
     load_image(file);
   } catch (const std::runtime_error& e) {
@@ -86,7 +78,7 @@ std::string error_of(const fs::path& file) {
 
 TEST(Image, CifarTestImagesRoundTripThroughPngByteForByte) {
   TempDir dir;
-  const std::string records = cifar_records(200);
+  const std::string records = cifar_record_bytes(200);
   for (int i = 0; i < 200; ++i) {
     const auto* pixels = reinterpret_cast<const std::uint8_t*>(&records[i * kRecordBytes + 1]);
     const fs::path png = dir / (std::to_string(i) + ".png");
@@ -108,7 +100,7 @@ TEST(Image, CifarTestImagesRoundTripThroughPngByteForByte) {
 
 TEST(Image, CifarTestImagesThroughJpegQuality95DecodeClose) {
   TempDir dir;
-  const std::string records = cifar_records(100);
+  const std::string records = cifar_record_bytes(100);
   double total = 0;
   for (int i = 0; i < 100; ++i) {
     ImagePixels original{};
@@ -170,7 +162,7 @@ TEST(Image, PaletteSixteenBitGifAndProgressiveJpegFixtures) {
 
 TEST(Image, BmpTgaHdrAndNetpbmDecode) {
   TempDir dir;
-  const std::string records = cifar_records(1);
+  const std::string records = cifar_record_bytes(1);
   const auto* chw = reinterpret_cast<const std::uint8_t*>(&records[1]);
   const auto hwc = interleave(chw, 32, 32);
   ASSERT_NE(stbi_write_bmp((dir / "a.bmp").c_str(), 32, 32, 3, hwc.data()), 0);
@@ -277,25 +269,26 @@ TEST(Image, ResizeMatchesPilAndExactAreaReferences) {
 
 TEST(Image, BadFilesSayWhatIsWrongAndWhatToDo) {
   TempDir dir;
-  EXPECT_EQ(error_of(dir / "nope.png"),
+  EXPECT_EQ(image_error(dir / "nope.png"),
             (dir / "nope.png").string() + ": no such file (check the path and its spelling)");
-  EXPECT_EQ(error_of(dir.path()), dir.path().string() +
-                                      ": is a folder, expected an image file (name the images "
-                                      "inside it, or pass the folder where a folder is accepted)");
+  EXPECT_EQ(image_error(dir.path()),
+            dir.path().string() +
+                ": is a folder, expected an image file (name the images "
+                "inside it, or pass the folder where a folder is accepted)");
   write_bytes(dir / "empty.png", "");
-  EXPECT_NE(error_of(dir / "empty.png").find("empty.png: empty file (0 bytes), expected a PNG"),
+  EXPECT_NE(image_error(dir / "empty.png").find("empty.png: empty file (0 bytes), expected a PNG"),
             std::string::npos);
   write_bytes(dir / "notes.png", "These are my notes, not a picture.\n");
-  EXPECT_EQ(error_of(dir / "notes.png"),
+  EXPECT_EQ(image_error(dir / "notes.png"),
             (dir / "notes.png").string() +
                 ": not an image stb_image can read (unknown image type); expected PNG, JPEG, BMP, "
                 "GIF, TGA, PSD, HDR, PIC or PPM/PGM (is it another kind of file, or damaged?)");
 
-  const std::string records = cifar_records(1);
+  const std::string records = cifar_record_bytes(1);
   write_png(dir / "whole.png", reinterpret_cast<const std::uint8_t*>(&records[1]), 32, 32);
   const std::string png = read_bytes(dir / "whole.png");
   write_bytes(dir / "cut.png", png.substr(0, png.size() / 2));
-  const std::string cut = error_of(dir / "cut.png");
+  const std::string cut = image_error(dir / "cut.png");
   EXPECT_NE(cut.find("cut.png: cannot decode its 32 x 32 pixels ("), std::string::npos) << cut;
   EXPECT_NE(cut.find("); the file is truncated or corrupt: download or export it again"),
             std::string::npos)
@@ -307,7 +300,7 @@ TEST(Image, BadFilesSayWhatIsWrongAndWhatToDo) {
   const char size[8] = {0, 0, 0x2e, static_cast<char>(0xe0), 0, 0, 0x27, 0x10};  // big endian
   bomb.replace(16, 8, size, 8);
   write_bytes(dir / "bomb.png", bomb);
-  EXPECT_EQ(error_of(dir / "bomb.png"),
+  EXPECT_EQ(image_error(dir / "bomb.png"),
             (dir / "bomb.png").string() +
                 ": 12000 x 10000 = 120000000 pixels, more than the limit of 100000000 (a corrupt "
                 "or malicious header, or a huge picture: shrink it first)");

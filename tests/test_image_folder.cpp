@@ -12,6 +12,7 @@ namespace googlenet {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::error_of;
 using testing::TempDir;
 
 const std::vector<std::string> kClasses = {"airplane", "automobile", "bird",  "cat",  "deer",
@@ -29,16 +30,6 @@ fs::path grey_png(const fs::path& file, std::uint8_t level) {
 void text_file(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());
   std::ofstream(file) << text;
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "no exception";
 }
 
 TEST(ImageFolder, CollectExpandsFoldersSortedAndKeepsArgumentOrder) {

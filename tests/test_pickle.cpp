@@ -5,17 +5,14 @@
 #include <random>
 
 #include "googlenet/pickle.h"
+#include "test_util.h"
 
 namespace googlenet::pickle {
 using namespace std::string_literals;
 
 namespace {
 
-// Passes when `text` contains `part`; prints both otherwise.
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' lacks '" << part << "'";
-}
+using testing::Contains;
 
 // pickle.dumps(kObject, protocol=4) by CPython 3.11 (protocol 5 differs only in
 // the PROTO byte), where kObject = {'name': 'café', 'n': [0, 255, 65535, -1, 2**31,

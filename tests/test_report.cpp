@@ -17,18 +17,9 @@ using googlenet::testing::error_of;
 using googlenet::EpochRow;
 using googlenet::IterationRow;
 using googlenet::MetricsLog;
+using googlenet::testing::read_bytes;
 using googlenet::testing::TempDir;
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void spit(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using googlenet::testing::write_bytes;
 
 EpochRow row(int64_t epoch) {
   return {epoch,        2.0 / epoch,   2.1 / epoch, epoch / 100.0, 0.1 / (epoch + 1),
@@ -43,11 +34,11 @@ TEST(MetricsLog, WritesHeaderAndRowsThatReadBack) {
     log.append(row(2));
     log.append(IterationRow{1, 100, 2.25});
   }
-  const std::string text = slurp(dir / "run/metrics.csv");
+  const std::string text = read_bytes(dir / "run/metrics.csv");
   EXPECT_EQ(text.substr(0, text.find('\n')),
             "epoch,train_loss,test_loss,test_accuracy,lr,epoch_seconds,images_per_second");
   EXPECT_NE(text.find("\n1,2,2.1,0.01,0.05,13.5,4001\n"), std::string::npos) << text;
-  EXPECT_EQ(slurp(dir / "run/iterations.csv"), "epoch,iteration,loss\n1,100,2.25\n");
+  EXPECT_EQ(read_bytes(dir / "run/iterations.csv"), "epoch,iteration,loss\n1,100,2.25\n");
 
   const auto rows = googlenet::read_epoch_csv(dir / "run/metrics.csv");
   ASSERT_EQ(rows.size(), 2u);
@@ -103,24 +94,24 @@ TEST(MetricsCsv, TornLastLineIsDroppedAndNonFiniteValuesSurvive) {
 
 TEST(MetricsCsv, BadFilesAreNamedWithLine) {
   TempDir dir;
-  spit(dir / "metrics.csv", "epoch,loss\n");
+  write_bytes(dir / "metrics.csv", "epoch,loss\n");
   EXPECT_EQ(error_of([&] { googlenet::read_epoch_csv(dir / "metrics.csv"); }),
             (dir / "metrics.csv").string() +
                 ":1: header 'epoch,loss', expected 'epoch,train_loss,test_loss,test_accuracy,lr,"
                 "epoch_seconds,images_per_second' (not a file written by this program?)");
-  spit(dir / "iterations.csv", "epoch,iteration,loss\n1,100,0.5\n1,2x0,0.4\n");
+  write_bytes(dir / "iterations.csv", "epoch,iteration,loss\n1,100,0.5\n1,2x0,0.4\n");
   EXPECT_NE(error_of([&] {
               googlenet::read_iteration_csv(dir / "iterations.csv");
             }).find("iterations.csv:3: '2x0' is not a whole number"),
             std::string::npos);
-  spit(dir / "iterations.csv", "epoch,iteration,loss\n1,100\n");
+  write_bytes(dir / "iterations.csv", "epoch,iteration,loss\n1,100\n");
   EXPECT_NE(error_of([&] {
               googlenet::read_iteration_csv(dir / "iterations.csv");
             }).find("iterations.csv:2: 2 fields, expected 3"),
             std::string::npos);
   // A resume over a damaged file fails before touching it.
   EXPECT_THROW(MetricsLog(dir.path(), 1), std::runtime_error);
-  EXPECT_EQ(slurp(dir / "iterations.csv"), "epoch,iteration,loss\n1,100\n");
+  EXPECT_EQ(read_bytes(dir / "iterations.csv"), "epoch,iteration,loss\n1,100\n");
 }
 
 size_t occurrences(const std::string& text, const std::string& what) {
@@ -135,7 +126,7 @@ TEST(TrainingPlot, IsWellFormedSvgWithSeriesAxesAndLegend) {
   for (int64_t e = 1; e <= 60; ++e) rows.push_back(row(e));
   rows[10].test_loss = NAN;  // leaves a gap: two test-loss polylines
   googlenet::write_training_plot(dir / "plot.svg", rows);
-  const std::string svg = slurp(dir / "plot.svg");
+  const std::string svg = read_bytes(dir / "plot.svg");
 
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
   EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
@@ -154,7 +145,7 @@ TEST(TrainingPlot, IsWellFormedSvgWithSeriesAxesAndLegend) {
 TEST(TrainingPlot, SingleEpochStillDraws) {
   TempDir dir;
   googlenet::write_training_plot(dir / "plot.svg", {row(1)});
-  const std::string svg = slurp(dir / "plot.svg");
+  const std::string svg = read_bytes(dir / "plot.svg");
   EXPECT_EQ(occurrences(svg, "<circle"), 3u);  // one marker per series
   EXPECT_EQ(svg.find("nan"), std::string::npos);
 }
@@ -163,7 +154,7 @@ TEST(WriteFileAtomic, ReplacesWholeFileAndReportsMissingFolder) {
   TempDir dir;
   googlenet::write_file_atomic(dir / "a.txt", "first version, longer");
   googlenet::write_file_atomic(dir / "a.txt", "second");
-  EXPECT_EQ(slurp(dir / "a.txt"), "second");
+  EXPECT_EQ(read_bytes(dir / "a.txt"), "second");
   EXPECT_NE(error_of([&] {
               googlenet::write_file_atomic(dir / "no/such/a.txt", "x");
             }).find("cannot write (does the folder exist? disk full?)"),

@@ -17,13 +17,11 @@ namespace googlenet {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Contains;
 using testing::fixture;
+using testing::read_bytes;
 using testing::TempDir;
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' lacks '" << part << "'";
-}
+using testing::write_bytes;
 
 std::string load_error(const std::string& path) {
   try {
@@ -33,15 +31,6 @@ std::string load_error(const std::string& path) {
   }
   ADD_FAILURE() << path << " was accepted";
   return "";
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void spit(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
 }
 
 TEST(Serialization, ReadsWhatPyTorchWrote) {
@@ -123,7 +112,7 @@ TEST(Serialization, FailedWriteKeepsThePreviousFile) {
   TempDir dir;
   const std::string path = dir / "weights.pt";
   torch_save(path, SavedValue(StateDict{{"w", torch::ones(4)}}));
-  const std::string good = slurp(path);
+  const std::string good = read_bytes(path);
 
   std::signal(SIGXFSZ, SIG_IGN);  // get EFBIG from write() instead of a signal
   rlimit old{};
@@ -139,7 +128,7 @@ TEST(Serialization, FailedWriteKeepsThePreviousFile) {
   }
   setrlimit(RLIMIT_FSIZE, &old);
   EXPECT_TRUE(Contains(error, path + ": write failed (File too large); nothing was written"));
-  EXPECT_EQ(slurp(path), good);
+  EXPECT_EQ(read_bytes(path), good);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 
   try {
@@ -152,18 +141,18 @@ TEST(Serialization, FailedWriteKeepsThePreviousFile) {
 
 TEST(Serialization, RefusesBadFiles) {
   TempDir dir;
-  const std::string weights = slurp(fixture("reference_weights.pt"));
-  spit(dir / "cut.pt", weights.substr(0, weights.size() / 2));
+  const std::string weights = read_bytes(fixture("reference_weights.pt"));
+  write_bytes(dir / "cut.pt", weights.substr(0, weights.size() / 2));
   EXPECT_TRUE(Contains(load_error(dir / "cut.pt"),
                        "cut.pt: corrupt or truncated torch.save archive (PytorchStreamReader"));
-  spit(dir / "tail.pt", weights.substr(0, weights.size() - 100));
+  write_bytes(dir / "tail.pt", weights.substr(0, weights.size() - 100));
   EXPECT_TRUE(Contains(load_error(dir / "tail.pt"), "tail.pt: corrupt or truncated"));
-  spit(dir / "notes.txt", "just text\n");
+  write_bytes(dir / "notes.txt", "just text\n");
   EXPECT_TRUE(Contains(load_error(dir / "notes.txt"),
                        "notes.txt: not a torch.save file (no zip header; 10 bytes)"));
-  spit(dir / "empty.pt", "");
+  write_bytes(dir / "empty.pt", "");
   EXPECT_TRUE(Contains(load_error(dir / "empty.pt"), "empty.pt: not a torch.save file"));
-  spit(dir / "legacy.pt", "\x80\x02\x8a\x0a");
+  write_bytes(dir / "legacy.pt", "\x80\x02\x8a\x0a");
   EXPECT_TRUE(Contains(load_error(dir / "legacy.pt"), "legacy (pre-1.6, non-zip) torch.save"));
   const std::string evil = load_error(fixture("malicious.pt"));
   EXPECT_TRUE(Contains(evil,
@@ -230,12 +219,12 @@ TEST(Serialization, SurvivesByteFlips) {
   TempDir dir;
   torch_save(dir / "small.pt", SavedValue(StateDict{{"a.weight", torch::randn({3, 3})},
                                                     {"a.bias", torch::zeros(3)}}));
-  const std::string valid = slurp(dir / "small.pt");
+  const std::string valid = read_bytes(dir / "small.pt");
   std::mt19937 rng(7);
   for (int trial = 0; trial < 300; ++trial) {
     std::string bytes = valid;
     for (int f = 0; f < 3; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
-    spit(dir / "flipped.pt", bytes);
+    write_bytes(dir / "flipped.pt", bytes);
     try {
       torch_load(dir / "flipped.pt");
     } catch (const std::runtime_error&) {

@@ -12,13 +12,9 @@
 namespace googlenet {
 namespace {
 
+using testing::Contains;
 using testing::fixture;
 using testing::TempDir;
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' lacks '" << part << "'";
-}
 
 // "name d0 d1 ..." lines of a names fixture; `total` gets the "# parameters N" line.
 std::vector<std::pair<std::string, std::vector<int64_t>>> read_names(const std::string& file,

@@ -1,7 +1,8 @@
-// Helpers shared by the test executables: where the real data and the fixtures are,
+// Helpers shared by the test suites: where the real data and the fixtures are,
 // scratch folders, and running the `googlenet` binary as a user would.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -18,6 +19,16 @@ std::filesystem::path cifar_bin_dir();  // data_dir() / "cifar-10-batches-bin"
 
 // A file committed under tests/fixtures (made by scripts/make_fixtures.py).
 std::filesystem::path fixture(const std::string& name);
+
+// A whole file's bytes; both throw when the file cannot be read or written.
+std::string read_bytes(const std::filesystem::path& path);
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+// Passes when `text` contains `part`; prints both otherwise.
+::testing::AssertionResult Contains(const std::string& text, const std::string& part);
+
+// `path` in single quotes, for run_cli's command lines.
+std::string quoted(const std::filesystem::path& path);
 
 // A fresh empty folder, removed with everything in it when the object dies.
 class TempDir {

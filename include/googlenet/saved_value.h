@@ -15,6 +15,9 @@ namespace googlenet {
 // Parameter and buffer names with their tensors, in PyTorch's state_dict order.
 using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
+// A tensor shape as error messages print it: "[2, 3]".
+std::string shape_string(torch::IntArrayRef sizes);
+
 // What a torch.save file holds, restricted to what checkpoints need: None, bool,
 // int, float, str, tensor, list/tuple and dict (keys str or int, insertion order).
 class SavedValue {

@@ -239,7 +239,7 @@ TEST(BenchCli, VariantsWithoutDataAndJsonOnStdout) {
   EXPECT_TRUE(json.at("data").is_null());
   EXPECT_TRUE(json.at("options").at("channels_last").get<bool>());
   EXPECT_EQ(json.at("options").at("precision").get<std::string>(), "bf16");
-  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(), "libtorch");  // BN, bf16
+  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(), "libtorch");  // --bn
   EXPECT_NE(result.output.find("Xavier init, bf16, channels-last"), std::string::npos)
       << result.output;
   EXPECT_DOUBLE_EQ(json.at("cpu").at("peak_gflops").get<double>(), 100);
@@ -248,6 +248,21 @@ TEST(BenchCli, VariantsWithoutDataAndJsonOnStdout) {
   // Aux heads add their FLOPs to training, not to the forward pass of evaluation.
   EXPECT_GT(json.at("flops").at("train_per_image").get<double>(),
             3 * json.at("flops").at("forward_per_image").get<double>());
+  EXPECT_TRUE(std::isfinite(json.at("train").at("last_loss").get<double>()));
+}
+
+// bf16 without --bn trains on the oneDNN engine's mixed precision, as `train` does.
+TEST(BenchCli, Bf16TrainsOnTheOneDnnEngineWhereBuilt) {
+  const auto result = run_cli(
+      "bench --precision bf16 --no-data --iterations 1 --repeats 1 --warmup 1 --batch-size 4 "
+      "--eval-batch-size 2 --threads 1 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto start = result.output.find("\n{\n");
+  ASSERT_NE(start, std::string::npos) << result.output;
+  const auto json = nlohmann::json::parse(result.output.substr(start + 1));
+  EXPECT_EQ(json.at("options").at("precision").get<std::string>(), "bf16");
+  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(),
+            to_string(default_training_engine(ModelOptions{}, torch::kCPU)));
   EXPECT_TRUE(std::isfinite(json.at("train").at("last_loss").get<double>()));
 }
 

@@ -39,7 +39,7 @@ struct TrainConfig {
   // Per-epoch evaluation: auto (oneDNN on the CPU where built, else LibTorch) | onednn |
   // libtorch. Scores agree to float rounding; oneDNN is ~1.7x faster.
   std::string eval_engine = "auto";
-  // Training step: auto (oneDNN where built, for fp32 models without BN on the CPU, else
+  // Training step: auto (oneDNN where built, for models without BN on the CPU, else
   // LibTorch) | onednn | libtorch. Same gradients to float rounding; oneDNN ~1.2x faster.
   std::string train_engine = "auto";
   int64_t train_subset = 0;  // use the first N training images (0: all 50,000)

@@ -6,16 +6,16 @@
 #include <csignal>
 #include <iostream>
 
-#include "googlenet/bench.h"
-#include "googlenet/checkpoint.h"
-#include "googlenet/download.h"
-#include "googlenet/evaluation.h"
-#include "googlenet/launch.h"
-#include "googlenet/machine.h"
-#include "googlenet/predict.h"
-#include "googlenet/progress.h"
-#include "googlenet/summary.h"
-#include "googlenet/train.h"
+#include "googlenet/perf/bench.h"
+#include "googlenet/train/checkpoint.h"
+#include "googlenet/io/download.h"
+#include "googlenet/eval/evaluation.h"
+#include "googlenet/train/launch.h"
+#include "googlenet/perf/machine.h"
+#include "googlenet/eval/predict.h"
+#include "googlenet/report/progress.h"
+#include "googlenet/model/summary.h"
+#include "googlenet/train/trainer.h"
 
 namespace {
 

@@ -21,7 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "googlenet/model.h"
+#include "googlenet/model/googlenet.h"
 
 namespace {
 
@@ -102,7 +102,7 @@ ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t b
   auto make = [&](const memory::desc& desc) { return memory(desc, engine); };
   std::vector<Pass> gemm;
   memory gemm_taps;
-  // The engine's GEMM weight gradients (src/onednn_training.cpp): one GEMM for 1x1
+  // The engine's GEMM weight gradients (src/engine/onednn_training.cpp): one GEMM for 1x1
   // kernels (or 1x1 maps, where only the central tap meets data), 16 accumulated
   // per-pixel-pair GEMMs for 3x3 kernels on 2x2 maps; channels-last copies first.
   const bool one_tap = c.kernel == 1 || c.size == 1, pixel_pairs = c.kernel == 3 && c.size == 2;

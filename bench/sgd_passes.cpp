@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "googlenet/model.h"
-#include "googlenet/sgd.h"
+#include "googlenet/model/googlenet.h"
+#include "googlenet/train/sgd.h"
 
 namespace {
 

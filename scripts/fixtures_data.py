@@ -1,4 +1,4 @@
-"""Golden data for tests/test_cifar.cpp and tests/test_augment.cpp, made by torchvision.
+"""Golden data for tests/data/test_cifar.cpp and tests/data/test_augment.cpp, made by torchvision.
 
 Reads the real binary CIFAR-10 test set, writes it as the python layout torchvision
 downloads (Python 2 protocol-2 pickles, every string a BINSTRING, like the official

@@ -1,4 +1,4 @@
-"""Fixtures for tests/test_image.cpp: image files stb_image_write cannot make (palette PNG,
+"""Fixtures for tests/data/test_image.cpp: image files stb_image_write cannot make (palette PNG,
 16-bit PNG, GIF, progressive JPEG) and resize references computed with PIL and numpy.
 
 Every case is a source image `<name>.<ext>` plus `<name>.rgb`, the 3 x 32 x 32 uint8 planes
@@ -20,7 +20,7 @@ def save_expected(name, hwc):
 
 
 def over_white(rgba):
-    """Alpha composited over white, rounded to nearest: the rule in src/image.cpp."""
+    """Alpha composited over white, rounded to nearest: the rule in src/data/image.cpp."""
     c, a = rgba[..., :3].astype(np.int64), rgba[..., 3:].astype(np.int64)
     return ((c * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden one-cycle schedules from PyTorch's OneCycleLR, for tests/test_schedule.cpp.
+"""Golden one-cycle schedules from PyTorch's OneCycleLR, for tests/train/test_schedule.cpp.
 
 Builds the optimizer exactly as the reference does -- SGD(params, lr=0.1,
 weight_decay=5e-4) with no momentum argument -- attaches OneCycleLR and records the

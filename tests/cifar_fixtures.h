@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "googlenet/cifar.h"
-#include "googlenet/pickle.h"
+#include "googlenet/data/cifar.h"
+#include "googlenet/io/pickle.h"
 #include "test_util.h"
 
 namespace googlenet::testing {

@@ -1,0 +1,335 @@
+// `googlenet bench` without timing assertions: the statistics, the CPU/peak detection
+// on known /proc/cpuinfo texts and on this machine, and the JSON of a tiny real run.
+#include <gtest/gtest.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <stdlib.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "googlenet/perf/bench.h"
+#include "googlenet/perf/machine.h"
+#include "test_util.h"
+
+namespace googlenet {
+namespace {
+
+using testing::quoted;
+using testing::run_cli;
+using testing::TempDir;
+
+// Two processors of one socket in /proc/cpuinfo's format.
+std::string cpuinfo(const std::string& vendor, int family, const std::string& flags,
+                    int cores = 2) {
+  std::string text;
+  for (int i = 0; i < cores; ++i) {
+    text += "processor\t: " + std::to_string(i) + "\nvendor_id\t: " + vendor +
+            "\ncpu family\t: " + std::to_string(family) +
+            "\nmodel name\t: Test CPU\ncpu MHz\t\t: 2100.000\nphysical id\t: 0\ncore id\t\t: " +
+            std::to_string(i) + "\nflags\t\t: fpu sse sse2 " + flags + "\n\n";
+  }
+  return text;
+}
+
+TEST(BenchStats, MedianAndRangeOfOddAndEvenCounts) {
+  const Spread odd = spread_of({3, 1, 2});
+  EXPECT_DOUBLE_EQ(odd.median, 2);
+  EXPECT_DOUBLE_EQ(odd.min, 1);
+  EXPECT_DOUBLE_EQ(odd.max, 3);
+  EXPECT_EQ(odd.samples, (std::vector<double>{3, 1, 2}));  // measurement order kept
+  const Spread even = spread_of({4, 1, 3, 2});
+  EXPECT_DOUBLE_EQ(even.median, 2.5);  // as Python's statistics.median
+  EXPECT_DOUBLE_EQ(spread_of({7}).median, 7);
+  const auto json = to_json(odd);
+  EXPECT_DOUBLE_EQ(json.at("median").get<double>(), 2);
+  EXPECT_EQ(json.at("samples").size(), 3u);
+}
+
+TEST(BenchStats, NoSamplesIsAnError) {
+  try {
+    spread_of({});
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--repeats"), std::string::npos) << e.what();
+  }
+}
+
+TEST(BenchMachine, Avx512HasTwoFmaUnitsOf16Lanes) {
+  const CpuInfo cpu = parse_cpuinfo(cpuinfo("GenuineIntel", 6, "avx avx2 fma avx512f amx_tile"));
+  EXPECT_EQ(cpu.model_name, "Test CPU");
+  EXPECT_EQ(cpu.cores, 2);
+  EXPECT_EQ(cpu.isa, "avx512");
+  EXPECT_TRUE(cpu.amx);
+  EXPECT_EQ(cpu.flops_per_cycle, 64);
+  EXPECT_DOUBLE_EQ(cpu.ghz, 2.1);
+  EXPECT_NE(cpu.ghz_source.find("cpu MHz"), std::string::npos);
+  EXPECT_DOUBLE_EQ(peak_gflops(cpu), 2 * 2.1 * 64);
+}
+
+TEST(BenchMachine, IsaTiersAndZen4) {
+  EXPECT_EQ(parse_cpuinfo(cpuinfo("AuthenticAMD", 25, "avx avx2 fma avx512f")).flops_per_cycle,
+            32);  // Zen 4: 512-bit ops in two halves
+  EXPECT_EQ(parse_cpuinfo(cpuinfo("AuthenticAMD", 26, "avx avx2 fma avx512f")).flops_per_cycle,
+            64);  // Zen 5
+  const CpuInfo avx2 = parse_cpuinfo(cpuinfo("GenuineIntel", 6, "avx avx2 fma"));
+  EXPECT_EQ(avx2.isa, "avx2");
+  EXPECT_EQ(avx2.flops_per_cycle, 32);
+  EXPECT_FALSE(avx2.amx);
+  EXPECT_EQ(parse_cpuinfo(cpuinfo("GenuineIntel", 6, "avx")).flops_per_cycle, 16);
+  EXPECT_EQ(parse_cpuinfo(cpuinfo("GenuineIntel", 6, "")).isa, "sse");
+}
+
+TEST(BenchMachine, MaxFrequencyWinsAndHyperthreadsAreOneCore) {
+  std::string text = cpuinfo("GenuineIntel", 6, "avx avx2 fma", 1);
+  text += text;  // a second logical CPU on the same core
+  const CpuInfo cpu = parse_cpuinfo(text, /*max_mhz=*/3500);
+  EXPECT_EQ(cpu.cores, 1);
+  EXPECT_DOUBLE_EQ(cpu.ghz, 3.5);
+  EXPECT_NE(cpu.ghz_source.find("cpuinfo_max_freq"), std::string::npos);
+}
+
+// The measured peak is the cores' real rate: within a factor of the nominal one (VMs
+// show the host's nominal clock; boost runs above it). Ratios between runs are left to
+// `googlenet bench`: tests may run beside each other.
+TEST(BenchMachine, MeasuredPeakIsTheCoresRate) {
+  const CpuInfo cpu = detect_cpu();
+  if (cpu.isa != "avx512" && cpu.isa != "avx2") GTEST_SKIP() << "no FMA loop for " << cpu.isa;
+  const MeasuredPeak one = measure_peak(cpu, 1, 0.1);
+  const double nominal_per_core = peak_gflops(cpu) / cpu.cores;
+  EXPECT_EQ(one.threads, 1);
+  EXPECT_GT(one.fp32_gflops, 0.3 * nominal_per_core) << one.fp32_kernel;
+  EXPECT_LT(one.fp32_gflops, 3.0 * nominal_per_core) << one.fp32_kernel;
+  if (cpu.avx512_bf16) EXPECT_GT(one.bf16_gflops, 0) << one.bf16_kernel;
+  const MeasuredPeak two = measure_peak(cpu, 2, 0.1);  // ctest -j2 may share the cores:
+  EXPECT_EQ(two.threads, 2);                           // no scaling asserted
+  EXPECT_GT(two.fp32_gflops, 0.3 * nominal_per_core);
+  EXPECT_THROW(measure_peak(cpu, 0), std::invalid_argument);
+}
+
+TEST(BenchMachine, ThisMachineHasAPeakAndMemory) {
+  const CpuInfo cpu = detect_cpu();
+  EXPECT_GE(cpu.cores, 1);
+  EXPECT_FALSE(cpu.isa.empty());
+  EXPECT_GT(cpu.ghz, 0.1);
+  EXPECT_LT(cpu.ghz, 10);
+  EXPECT_GT(peak_gflops(cpu), 0);
+  EXPECT_GT(peak_rss_bytes(), 1 << 20);
+}
+
+TEST(BenchMachine, ZeroThreadsMeansEveryCore) {
+  unsetenv("OMP_NUM_THREADS");
+  const int cores = compute_cores();
+  EXPECT_GE(cores, 1);
+  EXPECT_LE(cores, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  set_compute_threads(0);
+  EXPECT_EQ(torch::get_num_threads(), cores);
+  set_compute_threads(1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  setenv("OMP_NUM_THREADS", "1", 1);  // as torchrun sets it: 0 leaves the count alone
+  set_compute_threads(0);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  unsetenv("OMP_NUM_THREADS");
+}
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+// The point of tune_malloc: a freed 8 MiB block (above glibc's default mmap threshold)
+// stays in the process's free lists for the next step instead of going back to the
+// kernel, and the next allocation of that size page-faults nothing.
+TEST(BenchMachine, TunedMallocKeepsFreedActivations) {
+  if (std::getenv("GLIBC_TUNABLES") != nullptr || std::getenv("GOOGLENET_MALLOC") != nullptr) {
+    GTEST_SKIP() << "malloc settings come from the environment";
+  }
+  EXPECT_EQ(malloc_setting(), "glibc defaults");
+  EXPECT_NE(tune_malloc().find("freed memory kept"), std::string::npos);
+  EXPECT_EQ(malloc_setting(), tune_malloc());
+  constexpr size_t kBlock = 8 << 20;
+  const size_t held_before = mallinfo2().fordblks;
+  const size_t mapped_before = mallinfo2().hblks;
+  void* block = std::malloc(kBlock);
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, kBlock);
+  EXPECT_EQ(mallinfo2().hblks, mapped_before) << "the block was mmap'ed";
+  std::free(block);
+  EXPECT_GE(mallinfo2().fordblks, held_before + kBlock) << "the block went back to the kernel";
+}
+#endif
+
+TEST(BenchCli, MallocSettingIsReportedAndCanBeLeftToTheEnvironment) {
+  const std::string args =
+      "bench --no-data --iterations 1 --repeats 1 --warmup 0 --batch-size 2 --eval-batch-size 1 "
+      "--threads 1 --json";
+  const auto allocator = [&] {
+    const auto result = run_cli(args);
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    const auto start = result.output.find("\n{\n");
+    if (start == std::string::npos) return std::string("no JSON in: ") + result.output;
+    return nlohmann::json::parse(result.output.substr(start + 1))
+        .at("allocator")
+        .get<std::string>();
+  };
+  EXPECT_NE(allocator().find("freed memory kept: mmap threshold 32 MiB"), std::string::npos);
+  setenv("GOOGLENET_MALLOC", "system", 1);
+  EXPECT_EQ(allocator(), "glibc defaults (GOOGLENET_MALLOC=system)");
+  unsetenv("GOOGLENET_MALLOC");
+  setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=4194304", 1);
+  EXPECT_EQ(allocator(), "GLIBC_TUNABLES=glibc.malloc.trim_threshold=4194304");
+  unsetenv("GLIBC_TUNABLES");
+}
+
+TEST(BenchCli, TinyRunWritesEveryField) {
+  TempDir dir;
+  const auto result = run_cli(
+      "bench --iterations 1 --repeats 1 --warmup 0 --batch-size 4 --eval-batch-size 4 "
+      "--data-batches 1 --threads 1 --data " +
+      quoted(testing::data_dir()) + " --json " + quoted(dir / "bench.json"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("peak: "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("(measured fp32: "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("data pipeline, batch 4"), std::string::npos) << result.output;
+  std::ifstream in(dir / "bench.json");
+  const auto json = nlohmann::json::parse(in);
+  for (const char* key : {"model_name", "cores", "isa", "amx", "ghz", "ghz_source",
+                          "flops_per_cycle", "peak_gflops", "peak_source", "nominal_peak_gflops",
+                          "measured_fp32_gflops", "measured_bf16_gflops", "measured_threads"}) {
+    EXPECT_TRUE(json.at("cpu").contains(key)) << key;
+  }
+  EXPECT_EQ(json.at("threads").get<int>(), 1);
+  // The training step runs on `train`'s default engine.
+  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(),
+            onednn_training_available() ? "onednn" : "libtorch");
+  // The default peak is the one measured on the compute threads (here: one).
+  EXPECT_EQ(json.at("cpu").at("measured_threads").get<int>(), 1);
+  EXPECT_DOUBLE_EQ(json.at("cpu").at("peak_gflops").get<double>(),
+                   json.at("cpu").at("measured_fp32_gflops").get<double>());
+  EXPECT_EQ(json.at("flops").at("forward_per_image").get<int64_t>(), 64577536);
+  EXPECT_EQ(json.at("flops").at("train_per_image").get<int64_t>(), 3 * 64577536);
+  for (const char* phase : {"train", "eval", "data"}) {
+    const auto& speed = json.at(phase).at("images_per_second");
+    EXPECT_GT(speed.at("median").get<double>(), 0) << phase;
+    EXPECT_LE(speed.at("min").get<double>(), speed.at("max").get<double>()) << phase;
+    EXPECT_GT(json.at(phase).at("peak_rss_mb").get<double>(), 1) << phase;
+  }
+  EXPECT_GT(json.at("latency").at("milliseconds").at("median").get<double>(), 0);
+  EXPECT_GT(json.at("train").at("gflops").get<double>(), 0);
+  EXPECT_GT(json.at("train").at("peak_fraction").get<double>(), 0);
+  EXPECT_TRUE(std::isfinite(json.at("train").at("last_loss").get<double>()));
+  EXPECT_EQ(json.at("data").at("images_per_repeat").get<int64_t>(), 4);
+  EXPECT_GE(json.at("peak_rss_mb").get<double>(), json.at("train").at("peak_rss_mb").get<double>());
+}
+
+TEST(BenchCli, VariantsWithoutDataAndJsonOnStdout) {
+  const auto result = run_cli(
+      "bench --aux --bn --channels-last --precision bf16 --no-data --iterations 1 --repeats 2 "
+      "--warmup 1 "
+      "--batch-size 4 --eval-batch-size 2 --threads 1 --peak-gflops 100 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  // stderr (progress, the table) comes first; the JSON object is the only line "{".
+  const auto start = result.output.find("\n{\n");
+  ASSERT_NE(start, std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("peak: 100.0 GFLOP/s (--peak-gflops)"), std::string::npos)
+      << result.output;
+  const auto json = nlohmann::json::parse(result.output.substr(start + 1));
+  EXPECT_TRUE(json.at("data").is_null());
+  EXPECT_TRUE(json.at("options").at("channels_last").get<bool>());
+  EXPECT_EQ(json.at("options").at("precision").get<std::string>(), "bf16");
+  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(), "libtorch");  // --bn
+  EXPECT_NE(result.output.find("Xavier init, bf16, channels-last"), std::string::npos)
+      << result.output;
+  EXPECT_DOUBLE_EQ(json.at("cpu").at("peak_gflops").get<double>(), 100);
+  EXPECT_EQ(json.at("cpu").at("peak_source").get<std::string>(), "--peak-gflops");
+  EXPECT_EQ(json.at("train").at("images_per_second").at("samples").size(), 2u);
+  // Aux heads add their FLOPs to training, not to the forward pass of evaluation.
+  EXPECT_GT(json.at("flops").at("train_per_image").get<double>(),
+            3 * json.at("flops").at("forward_per_image").get<double>());
+  EXPECT_TRUE(std::isfinite(json.at("train").at("last_loss").get<double>()));
+}
+
+// bf16 without --bn trains on the oneDNN engine's mixed precision, as `train` does.
+TEST(BenchCli, Bf16TrainsOnTheOneDnnEngineWhereBuilt) {
+  const auto result = run_cli(
+      "bench --precision bf16 --no-data --iterations 1 --repeats 1 --warmup 1 --batch-size 4 "
+      "--eval-batch-size 2 --threads 1 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto start = result.output.find("\n{\n");
+  ASSERT_NE(start, std::string::npos) << result.output;
+  const auto json = nlohmann::json::parse(result.output.substr(start + 1));
+  EXPECT_EQ(json.at("options").at("precision").get<std::string>(), "bf16");
+  EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(),
+            to_string(default_training_engine(ModelOptions{}, torch::kCPU)));
+  EXPECT_TRUE(std::isfinite(json.at("train").at("last_loss").get<double>()));
+}
+
+TEST(BenchCli, MissingDataNamesTheFolder) {
+  const auto result = run_cli("bench --data /nonexistent/cifar --iterations 1 --repeats 1");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("/nonexistent/cifar: no such file or folder"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("--no-data"), std::string::npos) << result.output;
+}
+
+TEST(BenchCli, BadCountsAreUsageErrors) {
+  auto result = run_cli("bench --no-data --repeats 0");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--repeats is 0; it must be at least 1"), std::string::npos)
+      << result.output;
+  result = run_cli("bench --no-data --warmup -1");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--warmup is -1; it must be at least 0"), std::string::npos)
+      << result.output;
+  if (onednn_training_available()) {
+    result = run_cli("bench --no-data --bn --train-engine onednn --iterations 1 --repeats 1");
+    EXPECT_NE(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("--train-engine libtorch"), std::string::npos) << result.output;
+  }
+}
+
+TEST(BenchCli, ProfileIsAChromeTraceOfTrainingSteps) {
+  TempDir dir;
+  const auto trace = dir / "steps.json";
+  const auto result = run_cli(
+      "bench --no-data --iterations 2 --repeats 1 --warmup 0 --batch-size 2 --eval-batch-size 1 "
+      "--threads 1 --profile " +
+      quoted(trace));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("2 training steps profiled into"), std::string::npos)
+      << result.output;
+  std::ifstream in(trace);
+  const auto json = nlohmann::json::parse(in);
+  const auto& events = json.is_array() ? json : json.at("traceEvents");
+  std::map<std::string, int> calls;
+  for (const auto& event : events) calls[event.value("name", std::string())] += 1;
+  // Two steps: the loss twice, every parameter's gradient accumulated twice.
+  EXPECT_EQ(calls["aten::cross_entropy_loss"], 2) << json.dump().substr(0, 2000);
+  EXPECT_GT(calls["torch::autograd::AccumulateGrad"], 2 * 57);
+}
+
+TEST(BenchCli, UnwritableProfileFailsBeforeMeasuring) {
+  const auto result = run_cli("bench --no-data --profile /nonexistent/folder/steps.json");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("/nonexistent/folder/steps.json: cannot write the profile"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("bench: training step"), std::string::npos) << result.output;
+}
+
+TEST(BenchCli, HelpListsEveryFlagWithItsDefault) {
+  const auto result = run_cli("bench --help");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  for (const char* flag : {"--aux", "--bn", "--channels-last", "--batch-size", "--eval-batch-size",
+                           "--warmup", "--repeats", "--iterations", "--data-batches", "--data",
+                           "--no-data", "--loader-threads", "--threads", "--seed", "--peak-gflops",
+                           "--json", "--train-engine", "--engine", "--profile"}) {
+    EXPECT_NE(result.output.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(result.output.find("128"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace googlenet

@@ -6,15 +6,15 @@
 #include <csignal>
 #include <iostream>
 
-#include "googlenet/perf/bench.h"
-#include "googlenet/train/checkpoint.h"
-#include "googlenet/io/download.h"
 #include "googlenet/eval/evaluation.h"
-#include "googlenet/train/launch.h"
-#include "googlenet/perf/machine.h"
 #include "googlenet/eval/predict.h"
-#include "googlenet/report/progress.h"
+#include "googlenet/io/download.h"
 #include "googlenet/model/summary.h"
+#include "googlenet/perf/bench.h"
+#include "googlenet/perf/machine.h"
+#include "googlenet/report/progress.h"
+#include "googlenet/train/checkpoint.h"
+#include "googlenet/train/launch.h"
 #include "googlenet/train/trainer.h"
 
 namespace {

@@ -11,8 +11,8 @@
 #include <tuple>
 
 #include "googlenet/data/augment.h"
-#include "googlenet/eval/evaluation.h"
 #include "googlenet/data/image.h"
+#include "googlenet/eval/evaluation.h"
 #include "googlenet/report/progress.h"
 
 namespace googlenet {

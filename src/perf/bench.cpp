@@ -14,10 +14,10 @@
 
 #include "googlenet/data/cifar.h"
 #include "googlenet/data/loader.h"
-#include "googlenet/perf/machine.h"
 #include "googlenet/model/precision.h"
-#include "googlenet/train/sgd.h"
 #include "googlenet/model/summary.h"
+#include "googlenet/perf/machine.h"
+#include "googlenet/train/sgd.h"
 
 namespace googlenet {
 

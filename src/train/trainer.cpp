@@ -9,20 +9,20 @@
 #include <iostream>
 #include <sstream>
 
-#include "googlenet/train/checkpoint.h"
 #include "googlenet/data/cifar.h"
-#include "googlenet/train/distributed.h"
-#include "googlenet/eval/evaluation.h"
 #include "googlenet/data/loader.h"
-#include "googlenet/perf/machine.h"
 #include "googlenet/engine/onednn_training.h"
-#include "googlenet/model/precision.h"
-#include "googlenet/report/progress.h"
-#include "googlenet/report/metrics.h"
-#include "googlenet/train/schedule.h"
+#include "googlenet/eval/evaluation.h"
 #include "googlenet/io/serialization.h"
-#include "googlenet/train/sgd.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/model/precision.h"
+#include "googlenet/perf/machine.h"
+#include "googlenet/report/metrics.h"
+#include "googlenet/report/progress.h"
+#include "googlenet/train/checkpoint.h"
+#include "googlenet/train/distributed.h"
+#include "googlenet/train/schedule.h"
+#include "googlenet/train/sgd.h"
 
 namespace googlenet {
 

@@ -5,9 +5,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "googlenet/train/checkpoint.h"
 #include "googlenet/engine/onednn_inference.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/train/checkpoint.h"
 #include "test_util.h"
 
 namespace googlenet {

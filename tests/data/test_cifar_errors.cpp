@@ -8,8 +8,8 @@
 #include <random>
 
 #include "cifar_fixtures.h"
-#include "googlenet/io/archive.h"
 #include "googlenet/data/cifar.h"
+#include "googlenet/io/archive.h"
 
 namespace googlenet {
 namespace {

@@ -5,11 +5,11 @@
 
 #include "googlenet/data/augment.h"
 #include "googlenet/data/cifar.h"
-#include "googlenet/perf/machine.h"
 #include "googlenet/engine/onednn_inference.h"
 #include "googlenet/io/saved_value.h"
 #include "googlenet/io/serialization.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/perf/machine.h"
 #include "test_util.h"
 
 namespace googlenet {

@@ -8,11 +8,11 @@
 
 #include "googlenet/data/augment.h"
 #include "googlenet/data/cifar.h"
-#include "googlenet/perf/machine.h"
 #include "googlenet/engine/onednn_training.h"
-#include "googlenet/model/precision.h"
-#include "googlenet/train/sgd.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/model/precision.h"
+#include "googlenet/perf/machine.h"
+#include "googlenet/train/sgd.h"
 #include "test_util.h"
 
 namespace googlenet {

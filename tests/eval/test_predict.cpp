@@ -10,12 +10,12 @@
 #include <sstream>
 
 #include "googlenet/data/augment.h"
-#include "googlenet/train/checkpoint.h"
 #include "googlenet/data/cifar.h"
-#include "googlenet/eval/evaluation.h"
 #include "googlenet/data/image.h"
+#include "googlenet/eval/evaluation.h"
 #include "googlenet/eval/predict.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/train/checkpoint.h"
 #include "test_util.h"
 
 namespace googlenet {

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "googlenet/model/googlenet.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/model/googlenet.h"
 #include "test_util.h"
 
 namespace googlenet {

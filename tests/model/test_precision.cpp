@@ -2,9 +2,9 @@
 // it, and a short real training run under --precision bf16.
 #include <gtest/gtest.h>
 
-#include "googlenet/train/checkpoint.h"
 #include "googlenet/model/googlenet.h"
 #include "googlenet/model/precision.h"
+#include "googlenet/train/checkpoint.h"
 #include "test_util.h"
 
 namespace googlenet {

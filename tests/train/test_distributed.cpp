@@ -8,10 +8,10 @@
 #include <regex>
 #include <thread>
 
+#include "googlenet/data/loader.h"
 #include "googlenet/train/checkpoint.h"
 #include "googlenet/train/distributed.h"
 #include "googlenet/train/launch.h"
-#include "googlenet/data/loader.h"
 #include "test_util.h"
 
 namespace googlenet {

@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "googlenet/train/checkpoint.h"
-#include "googlenet/eval/evaluation.h"
 #include "googlenet/engine/onednn_training.h"
+#include "googlenet/eval/evaluation.h"
 #include "googlenet/report/metrics.h"
+#include "googlenet/train/checkpoint.h"
 #include "googlenet/train/trainer.h"
 #include "test_util.h"
 

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "googlenet/train/checkpoint.h"
-#include "googlenet/report/confusion.h"
-#include "googlenet/model/googlenet.h"
 #include "googlenet/engine/onednn_inference.h"
+#include "googlenet/model/googlenet.h"
 #include "googlenet/model/precision.h"
+#include "googlenet/report/confusion.h"
+#include "googlenet/train/checkpoint.h"
 
 namespace googlenet {
 

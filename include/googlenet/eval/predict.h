@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "googlenet/eval/evaluation.h"
 #include "googlenet/data/image_folder.h"
+#include "googlenet/eval/evaluation.h"
 #include "googlenet/model/googlenet.h"
 
 namespace googlenet {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "googlenet/model/googlenet.h"
 #include "googlenet/engine/onednn_inference.h"
 #include "googlenet/engine/onednn_training.h"
+#include "googlenet/model/googlenet.h"
 #include "googlenet/model/precision.h"
 
 namespace googlenet {

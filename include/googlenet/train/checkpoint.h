@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "googlenet/train/config.h"
 #include "googlenet/io/saved_value.h"
+#include "googlenet/train/config.h"
 
 namespace googlenet {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "googlenet/model/googlenet.h"
 #include "googlenet/train/config.h"
 #include "googlenet/train/distributed.h"
-#include "googlenet/model/googlenet.h"
 
 namespace googlenet {
 

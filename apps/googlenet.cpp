@@ -54,7 +54,7 @@ void add_train_flags(CLI::App& cmd, googlenet::TrainConfig& c, std::string& reci
       ->capture_default_str();
   cmd.add_flag("--aux,!--no-aux", c.aux_heads,
                "Auxiliary classifiers after 4a and 4d, loss weight 0.3 (off: they help short "
-               "runs, cost long ones; README Recipes)");
+               "runs, cost long ones; docs/training.md)");
   cmd.add_flag("--bn", c.batch_norm, "Batch norm after every conv (Inception-v2 style)");
   cmd.add_option("--precision", c.precision,
                  "fp32, or bf16: mixed precision, fp32 weights and gradients (convolutions "

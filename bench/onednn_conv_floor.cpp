@@ -1,7 +1,7 @@
 // The floor under a training step on this machine: GoogLeNet's convolutions alone (main
 // path, 32-px images), each run on oneDNN with the layouts it prefers and no reorders,
 // timed per pass: forward, backward-data, backward-weights. No implementation built on
-// these kernels trains faster than batch / (the three passes' sum); README, Speed.
+// these kernels trains faster than batch / (the three passes' sum); docs/engines.md.
 //
 //   OMP_NUM_THREADS=2 build/onednn_conv_floor [fp32|bf16] [--fp32-weight-grads]
 //                                            [--batch N] [--verbose] [--per-layer]

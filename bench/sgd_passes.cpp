@@ -1,10 +1,10 @@
 // What the optimizer's memory passes cost a training step, measured in one process
 // (this host's speed drifts too much for end-to-end A/B runs to see a few ms):
-//   ops - the step before session 8: zero_grad zeroing every gradient, autograd adding
+//   ops - LibTorch's usual path: zero_grad zeroing every gradient, autograd adding
 //         the new gradient into it (AccumulateGrad's add_), then LibTorch's ops
 //         (grad + wd * p, buf = m * buf + d, p -= lr * buf): ~16 passes over the
 //         parameters;
-//   sgd - googlenet::Sgd today: zero_grad sets gradients to none, autograd hands the
+//   sgd - googlenet::Sgd: zero_grad sets gradients to none, autograd hands the
 //         new ones over, and Sgd::step updates each parameter in one fused pass.
 // Interleaved A B B A, medians over GoogLeNet's 116 parameters (6.0 M floats).
 //
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   torch::NoGradGuard no_grad;
   googlenet::GoogLeNet model;
   const auto parameters = model->named_parameters();
-  // gradients: what backward produces; accumulated: the old path's .grad, kept apart so
+  // gradients: what backward produces; accumulated: the ops path's .grad, kept apart so
   // that its zeroing never touches `gradients` (which the Sgd path hands over).
   std::vector<torch::Tensor> weights, gradients, accumulated, buffers;
   int64_t floats = 0;

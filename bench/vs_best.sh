@@ -3,7 +3,7 @@
 # rounds of A B C C B A (googlenet, PyTorch bf16 autocast channels-last, PyTorch fp32
 # channels-last; both peers with googlenet's malloc setting) so that a host whose speed
 # drifts favours none. Prints every run, each side's median, and googlenet's ratio to
-# the faster PyTorch variant's median: the "training >= 1.5x PyTorch's best".
+# the faster PyTorch variant's median: "PyTorch's best" in docs/performance.md.
 #
 #   bench/vs_best.sh [--rounds 3] [--binary build/googlenet] [--precision fp32|bf16]
 #                    [-- extra arguments for both]

@@ -10,7 +10,7 @@ packages=(
   libgloo-dev             # Gloo's headers, needed by c10d's ProcessGroupGloo.hpp
   libopenblas0-openmp     # BLAS for LibTorch's matmuls: Debian's default is the netlib
                           # reference BLAS, which made the aux heads' linears 45% of a
-                          # training step (README, Speed); OpenMP build, as LibTorch's own
+                          # training step (docs/performance.md); OpenMP build, as LibTorch's own
   libcli11-dev            # command line
   nlohmann-json3-dev      # configs, reports
   libarchive-dev          # reading the .tar.gz archives in place

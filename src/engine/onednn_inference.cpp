@@ -49,7 +49,7 @@ constexpr Tag kActivationTag = Tag::aBcd16b;
 
 // bf16 on CPUs with AMX: channels-last activations instead. oneDNN 2.6's AMX kernels
 // (brgconv) do not take the blocked layout, and the AVX512-BF16 kernels that do ran
-// evaluation at 1918 img/s against fp32's ~2850 on a Xeon with AMX (README, Speed).
+// evaluation at 1918 img/s against fp32's ~2850 on a Xeon with AMX (docs/engines.md).
 Tag activation_tag(DataType type) {
   const bool amx = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_amx;
   return type == DataType::bf16 && amx ? Tag::acdb : kActivationTag;

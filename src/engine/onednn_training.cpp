@@ -110,7 +110,7 @@ struct ConvPrimitives {
   bool reorder_gradient = false;           // when that is not the weights' own layout
   // Weight gradients as GEMMs instead of the convolution kernel, which reduces over
   // the batch poorly on small maps (stage 5's 832 -> 384 1x1: 3.1 ms against 0.4;
-  // README, Speed):
+  // docs/engines.md):
   // - 1x1 kernels (after cropping) on maps of at most kGemmMaxPixels pixels: one GEMM,
   //   gradient (out x in) = diff_dst^T (out x N*H*W) . src (N*H*W x in), on
   //   channels-last copies of src and diff_dst (on 1x1 maps the blocked tensors
@@ -151,7 +151,7 @@ struct ConvLayer {
   bool reads_images = false;  // stage1.0: plain NCHW input, no input gradient
   // Mixed precision (ConvPrimitives): every pass on bf16 copies. On every map: the
   // 2x2 and 1x1 maps of stages 4-5 gain too (Zen 5, forward and backward-data in bf16:
-  // on stages 1-3 alone +13% a step, on all layers +23%; README, Speed).
+  // on stages 1-3 alone +13% a step, on all layers +23%; docs/engines.md).
   bool mixed_precision = false;
   // Fixed by the first shape seen (the training batch's), with the weights' layout.
   bool has_layout = false;
@@ -425,7 +425,7 @@ struct ConvLayer {
     // parameter's own: SGD then works elementwise), unless only a reference kernel
     // writes it: then the kernel's layout and one reorder. Under mixed precision the
     // kernel reads the bf16 copies (float32 gradient): on stages 1-3 faster than the
-    // float32 kernel (64 -> 192 3x3 on 8x8: 3.7 vs 5.7 ms; README, Speed).
+    // float32 kernel (64 -> 192 3x3 on 8x8: 3.7 vs 5.7 ms; docs/engines.md).
     using BackwardWeights = dnnl::convolution_backward_weights::primitive_desc;
     auto backward_weights = [&](bool bf16) -> std::optional<BackwardWeights> {
       const memory::desc any_gradient({out, in, kept_h, kept_w}, DataType::f32, Tag::any);

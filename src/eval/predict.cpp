@@ -134,7 +134,7 @@ PredictSummary run_predict(const PredictOptions& options, std::ostream& out, std
   const std::vector<std::filesystem::path> files = collect_image_files(options.inputs);
   const auto device = resolve_device(options.device);
   LoadedModel loaded = load_model(options.weights, device);
-  to_channels_last(*loaded.model);  // as `test`: same values, faster kernels (README *Speed*)
+  to_channels_last(*loaded.model);  // as `test`: same values, faster kernels (docs/performance.md)
   Classifier classifier(loaded.model, device, Precision::kFloat32,
                         device.is_cpu() ? options.engine : InferenceEngine::kLibTorch);
   const int64_t k = std::min<int64_t>(options.top_k, loaded.class_names.size());

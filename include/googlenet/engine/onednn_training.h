@@ -10,7 +10,7 @@
 // and ReLU is fused into each convolution. The three 1x1 convolutions that read an
 // Inception block's input run as one (output channels side by side; their weights
 // are contiguous chunks of one buffer). On stage 4-5's 2x2 and 1x1 maps the weight
-// gradients of 1x1 kernels (one GEMM each) and of 3x3 kernels (one GEMM per pair of
+// gradients of 1x1 kernels (one GEMM each) and of 3x3 kernels (one GEMM over every pair of
 // pixels) are GEMMs: oneDNN's convolution kernel reduces over the batch poorly there.
 // Pooling, concatenation, the classifier, the
 // auxiliary heads and the loss stay LibTorch operations on views of that layout, so

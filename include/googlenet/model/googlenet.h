@@ -24,7 +24,7 @@ struct InceptionConfig {
 extern const std::array<InceptionConfig, 9> kInceptionTable;
 
 enum class InitScheme {
-  kPyTorch,        // LibTorch/PyTorch module defaults (the reference; stalls, see README)
+  kPyTorch,        // LibTorch/PyTorch module defaults (the reference; stalls, see docs/training.md)
   kXavierUniform,  // Caffe GoogLeNet's "xavier" filler: Xavier-uniform weights, zero biases
 };
 
@@ -119,7 +119,7 @@ int64_t count_parameters(const torch::nn::Module& module);
 
 // Python's module.to(memory_format=torch.channels_last): every 4-d parameter in NHWC
 // order, so convolutions run on oneDNN's channels-last kernels without reorders (on
-// CPU the training step is ~1.4x faster; README, Speed). Values are unchanged.
+// CPU the training step is ~1.4x faster; docs/performance.md). Values are unchanged.
 void to_channels_last(torch::nn::Module& module);
 
 // A convolution's explicit padding (height, width); every conv of this model has one.

@@ -61,7 +61,7 @@ struct BenchOptions {
 };
 
 // Runs every measurement and returns them with the machine, options and FLOP
-// convention as JSON (keys in README's Speed section). Progress lines go to `log`.
+// convention as JSON (keys in docs/formats.md). Progress lines go to `log`.
 // Throws std::runtime_error naming the folder when the data cannot be read.
 nlohmann::json run_bench(const BenchOptions& options, std::ostream& log);
 

@@ -70,7 +70,7 @@ void set_compute_threads(int threads);
 // glibc's defaults (blocks over 128 KiB are mmap'ed, the heap top trimmed above 128 KiB)
 // every step page-faults them in afresh, and the kernel zeroes each page: 14% of a
 // step in the page-fault handler, 1.8x training img/s at one thread once kept (see
-// README *Speed*). Sets the mmap threshold to 32 MiB (glibc's largest) and the trim
+// docs/performance.md). Sets the mmap threshold to 32 MiB (glibc's largest) and the trim
 // threshold to 1 GiB. Leaves glibc alone when GLIBC_TUNABLES sets glibc.malloc.* or
 // GOOGLENET_MALLOC=system. Returns what is in effect, for reports.
 std::string tune_malloc();

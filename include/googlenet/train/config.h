@@ -11,7 +11,7 @@
 namespace googlenet {
 
 enum class Recipe {
-  kDefault,    // reference recipe + Xavier init (README *Recipes*: the reference stalls)
+  kDefault,    // reference recipe + Xavier init (docs/training.md: the reference stalls)
   kReference,  // the tutorial exactly: PyTorch default init, no aux heads, no BN
 };
 
@@ -30,7 +30,7 @@ struct TrainConfig {
   int threads = 0;             // intra-op threads; 0: all cores (set_compute_threads)
   int loader_threads = 1;      // threads preparing batches ahead of the step
   std::string device = "cpu";  // cpu | cuda | auto
-  bool aux_heads = false;      // --aux: +0.5 points at 15 epochs, -0.4 at 60 (README *Recipes*)
+  bool aux_heads = false;      // --aux: +0.5 points at 15 epochs, -0.4 at 60 (docs/training.md)
   bool batch_norm = false;
   bool channels_last = true;  // NHWC weights and batches: same values, faster convolutions
   // fp32 | bf16: mixed precision, fp32 weights and optimizer (oneDNN engine: every

@@ -280,8 +280,8 @@ int main(int argc, char** argv) {
           "no --bn), libtorch (the model's modules) or auto (onednn where it can)")
       ->check(CLI::IsMember({"auto", "onednn", "libtorch"}))
       ->default_str("auto");
-  bench->add_flag("--channels-last", bench_options.channels_last,
-                  "NHWC weights, inputs and loader batches (default: NCHW)");
+  bench->add_flag("--channels-last,!--nchw", bench_options.channels_last,
+                  "NHWC weights, inputs and loader batches, as train (default); --nchw: NCHW");
   bench->add_option("--batch-size", bench_options.batch_size, "Training batch");
   bench->add_option("--eval-batch-size", bench_options.eval_batch_size, "Evaluation batch");
   bench->add_option("--warmup", bench_options.warmup, "Untimed iterations before each timing");

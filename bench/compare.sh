@@ -36,8 +36,10 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for layout in nchw channels_last; do
   flags=(--threads "$threads" --data "$data")
   [[ $layout == channels_last ]] && flags+=(--channels-last)
+  cpp_layout=()  # googlenet bench is channels-last by default (as train), peer.py NCHW
+  [[ $layout == nchw ]] && cpp_layout=(--nchw)
   echo "== googlenet bench ($layout)" >&2
-  GOOGLENET_MALLOC=$cpp_malloc build/googlenet bench "${flags[@]}" "${extra[@]}" --json "$work/cpp-$layout.json" >&2
+  GOOGLENET_MALLOC=$cpp_malloc build/googlenet bench "${flags[@]}" "${cpp_layout[@]}" "${extra[@]}" --json "$work/cpp-$layout.json" >&2
   # Both sides' "% peak" against the same number: the peak googlenet measured (or was given).
   peak=$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu"]["peak_gflops"])' "$work/cpp-$layout.json")
   echo "== bench/peer.py ($layout)" >&2

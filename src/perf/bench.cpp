@@ -17,7 +17,7 @@
 #include "googlenet/model/precision.h"
 #include "googlenet/model/summary.h"
 #include "googlenet/perf/machine.h"
-#include "googlenet/train/sgd.h"
+#include "googlenet/train/step.h"
 
 namespace googlenet {
 
@@ -26,7 +26,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The step's hyper-parameters; bench/peer.py's SGD uses the same. Their values do not
-// change the work done, only the weights.
+// change the work done, only the weights. The weight decay is the default recipe's.
 constexpr double kLearningRate = 0.1;
 constexpr double kMomentum = 0.9;
 constexpr double kWeightDecay = 5e-4;
@@ -194,6 +194,16 @@ nlohmann::json to_json(const Spread& spread) {
           {"samples", spread.samples}};
 }
 
+StepOptions step_options(const BenchOptions& options) {
+  StepOptions step;
+  step.engine = options.train_engine.value_or(default_training_engine(options.model, torch::kCPU));
+  step.precision = options.precision;
+  step.channels_last = options.channels_last;
+  step.batch_size = options.batch_size;
+  step.weight_decay = kWeightDecay;
+  return step;
+}
+
 void BenchOptions::validate() const {
   const auto at_least = [](double value, double minimum, const char* flag) {
     if (value < minimum) {
@@ -246,32 +256,17 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   }
   const int64_t forward_flops = summary.total_flops;
   const int64_t train_flops = 3 * (forward_flops + aux_flops);
-  if (options.channels_last) to_channels_last(*model);
 
-  // Training: exactly the training loop's step on a fixed synthetic batch.
+  // Training: the training loop's step (train/step.h), built as `train` builds it from
+  // the same settings, on a fixed synthetic batch.
   auto images = synthetic_images(options.batch_size, options.channels_last);
-  const TrainingEngine train_engine =
-      options.train_engine.value_or(default_training_engine(options.model, torch::kCPU));
-  std::optional<OneDnnTraining> onednn_training;
-  if (train_engine == TrainingEngine::kOneDnn) {
-    onednn_training.emplace(model, images.sizes().vec(), options.precision);
-  }
-  Sgd sgd(onednn_training ? onednn_training->named_parameters() : model->named_parameters(),
-          kWeightDecay);
+  TrainStep step(model, step_options(options));
   auto labels = torch::randint(options.model.num_classes, {options.batch_size}, torch::kLong);
   double last_loss = 0;
   auto train_step = [&] {
-    TrainingLoss loss;
-    {
-      AutocastScope autocast(options.precision);
-      loss = training_loss(
-          onednn_training ? onednn_training->forward_all(images) : model->forward_all(images),
-          labels);
-    }
-    last_loss = loss.main.item<double>();
-    sgd.zero_grad();
-    loss.total.backward();
-    sgd.step(kLearningRate, kMomentum);
+    const StepForward forward = step.forward(images, labels);
+    last_loss = forward.loss.main.item<double>();
+    step.update(forward.loss, kLearningRate, kMomentum);
   };
   log << "bench: training step, batch " << options.batch_size << "\n";
   PeakMemory memory;
@@ -292,7 +287,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
   }
 
   // Evaluation and batch-1 latency: forward passes in eval mode without autograd.
-  if (onednn_training) onednn_training->sync_model();
+  step.sync_model();
   model->eval();
   torch::NoGradGuard no_grad;
   log << "bench: evaluation, batch " << options.eval_batch_size << "\n";
@@ -333,7 +328,7 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
       {"channels_last", options.channels_last},
       {"precision", to_string(options.precision)},
       {"engine", to_string(options.engine)},
-      {"train_engine", to_string(train_engine)},
+      {"train_engine", to_string(step.options().engine)},
       {"batch_size", options.batch_size},
       {"eval_batch_size", options.eval_batch_size},
       {"warmup", options.warmup},

@@ -11,7 +11,6 @@
 
 #include "googlenet/data/cifar.h"
 #include "googlenet/data/loader.h"
-#include "googlenet/engine/onednn_training.h"
 #include "googlenet/eval/evaluation.h"
 #include "googlenet/io/serialization.h"
 #include "googlenet/io/state_dict.h"
@@ -22,7 +21,7 @@
 #include "googlenet/train/checkpoint.h"
 #include "googlenet/train/distributed.h"
 #include "googlenet/train/schedule.h"
-#include "googlenet/train/sgd.h"
+#include "googlenet/train/step.h"
 
 namespace googlenet {
 
@@ -74,14 +73,13 @@ struct Run {
   torch::Device device{torch::kCPU};
   std::shared_ptr<const Cifar10> train_data, test_data;
   GoogLeNet model{nullptr};
-  // `--train-engine onednn`: runs the step on the model's weights in oneDNN's layout;
-  // the model's own are synced from it before every evaluation and checkpoint.
-  std::unique_ptr<OneDnnTraining> engine;
-  std::unique_ptr<Sgd> sgd;
   Checkpoint position;  // epoch/batch/best of the last completed step; model unused
   // Data-parallel runs (world_size > 1): rank 0 alone writes files and prints.
   std::unique_ptr<Communicator> communicator;
-  std::unique_ptr<GradientReducer> reducer;
+  // Declared after the communicator, which its gradient all-reduce uses. With
+  // `--train-engine onednn` the step runs on the model's weights in oneDNN's layout;
+  // the model's own are synced from it before every evaluation and checkpoint.
+  std::unique_ptr<TrainStep> step;
   bool leader = true;
 
   int world_size() const { return communicator ? communicator->world_size() : 1; }
@@ -102,12 +100,9 @@ Checkpoint snapshot(Run& run) {
       c.rank_rng_states.emplace_back(std::to_string(r), states[r]);
     }
   }
-  if (run.engine) run.engine->sync_model();
+  run.step->sync_model();
   c.model = state_dict(*run.model);
-  c.momentum = run.sgd->momentum_buffers();
-  if (run.engine) {
-    for (auto& [name, buffer] : c.momentum) buffer = run.engine->to_model_layout(name, buffer);
-  }
+  c.momentum = run.step->momentum_buffers();
   return c;
 }
 
@@ -151,34 +146,11 @@ void load_initial_weights(GoogLeNetImpl& model, const std::string& path) {
   load_state_dict(model, weights, path);
 }
 
-TrainingEngine training_engine_of(const TrainConfig& config, const torch::Device& device) {
-  if (config.train_engine != "auto") return training_engine_from_string(config.train_engine);
-  return default_training_engine(config.model_options(), device);
-}
-
+// The step also brings every rank to rank 0's weights (DistributedDataParallel's start).
 void finish_setup(Run& run) {
   run.model->to(run.device);
-  if (run.config.channels_last) to_channels_last(*run.model);
-  if (run.communicator) {
-    // DistributedDataParallel's start: every rank takes rank 0's weights.
-    auto state = run.model->parameters();
-    for (auto& buffer : run.model->buffers()) state.push_back(buffer);
-    run.communicator->broadcast(state);
-  }
-  if (training_engine_of(run.config, run.device) == TrainingEngine::kOneDnn) {
-    run.engine = std::make_unique<OneDnnTraining>(
-        run.model,
-        std::vector<int64_t>{run.config.batch_size, run.model->options().in_channels, kCifarSide,
-                             kCifarSide},
-        precision_from_string(run.config.precision));
-  }
-  run.sgd = std::make_unique<Sgd>(
-      run.engine ? run.engine->named_parameters() : run.model->named_parameters(),
-      run.config.weight_decay);
-  if (run.communicator) {
-    run.reducer = std::make_unique<GradientReducer>(
-        *run.communicator, run.engine ? run.engine->parameters() : run.model->parameters());
-  }
+  run.step = std::make_unique<TrainStep>(run.model, step_options(run.config, run.device),
+                                         run.communicator.get());
 }
 
 // Test loss and confusion summed over the ranks' shards: the same numbers one
@@ -280,15 +252,10 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
       lr = schedule.lr(step);
       auto x = batch->images.to(run.device, /*non_blocking=*/true);
       auto y = batch->labels.to(run.device, /*non_blocking=*/true);
-      TrainingLoss losses;
-      {
-        AutocastScope autocast(precision);  // forward only; backward follows its dtypes
-        losses =
-            training_loss(run.engine ? run.engine->forward_all(x) : run.model->forward_all(x), y);
-      }
+      const StepForward forward = run.step->forward(x, y);
       // Reported losses are the main head's, comparable with and without aux heads.
-      double loss_value = losses.main.item<double>();
-      double total_loss = losses.total.item<double>();
+      double loss_value = forward.loss.main.item<double>();
+      double total_loss = forward.loss.total.item<double>();
       bool stopping = stop.load();
       if (run.communicator) {
         // One small all-reduce per step: the global mean loss, and the same decision
@@ -309,10 +276,7 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
                 << " is intact; try a lower --lr or --bn";
         throw NonFiniteLoss(message.str());
       }
-      run.sgd->zero_grad();
-      losses.total.backward();
-      if (run.reducer) run.reducer->finish();
-      run.sgd->step(lr, schedule.momentum(step));
+      run.step->update(forward.loss, lr, schedule.momentum(step));
 
       run.position.batch = b + 1;
       ++steps_done;
@@ -347,7 +311,7 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
         run.position.epoch_loss_sum / std::max<int64_t>(1, run.position.epoch_loss_count);
 
     if (run.communicator) run.communicator->broadcast(run.model->buffers());  // BN statistics
-    if (run.engine) run.engine->sync_model();
+    run.step->sync_model();
     Evaluation eval = evaluate(run.model, test_loader, run.device, run.test_data->class_names,
                                precision, eval_engine);
     if (run.communicator) eval = reduce_evaluation(*run.communicator, eval);
@@ -361,10 +325,10 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
                  images * run.world_size() / train_seconds};
     console << format_epoch_line(epoch + 1, config.epochs, train_loss, eval, lr, seconds,
                                  row.images_per_second);
-    if (run.reducer) {
+    if (run.step->reducer()) {
       std::ostringstream wait;  // formatted apart: std::cout's own format stays as it was
       wait << std::fixed << std::setprecision(1)
-           << 1000 * run.reducer->take_wait_seconds() / std::max<int64_t>(1, steps_done);
+           << 1000 * run.step->reducer()->take_wait_seconds() / std::max<int64_t>(1, steps_done);
       console << " | all-reduce wait " << wait.str() << " ms/step";
     }
     console << std::endl;
@@ -442,12 +406,7 @@ TrainResult resume(const fs::path& run_dir, const std::atomic<bool>& stop, int t
   prepare(run, run.config.threads, distributed);
   load_state_dict(*run.model, checkpoint.model, (run_dir / "last.pt").string());
   finish_setup(run);
-  if (run.engine) {
-    for (auto& [name, buffer] : checkpoint.momentum) {
-      buffer = run.engine->to_engine_layout(name, buffer);
-    }
-  }
-  run.sgd->load_momentum_buffers(checkpoint.momentum);
+  run.step->load_momentum_buffers(checkpoint.momentum);
   torch::Tensor rng_state = checkpoint.rng_state;
   for (const auto& [rank, state] : checkpoint.rank_rng_states) {
     if (rank == std::to_string(distributed.rank)) rng_state = state;

@@ -12,10 +12,13 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "googlenet/perf/bench.h"
 #include "googlenet/perf/machine.h"
+#include "googlenet/train/config.h"
+#include "googlenet/train/step.h"
 #include "test_util.h"
 
 namespace googlenet {
@@ -161,6 +164,42 @@ TEST(BenchMachine, TunedMallocKeepsFreedActivations) {
 }
 #endif
 
+// bench times the step `train` builds: by default, and from the same settings.
+TEST(BenchStep, BuildsTrainsStepFromTheSameSettings) {
+  EXPECT_EQ(step_options(BenchOptions{}), step_options(TrainConfig{}, torch::kCPU));
+  EXPECT_TRUE(step_options(BenchOptions{}).channels_last);
+
+  struct Settings {
+    bool aux, bn, channels_last;
+    Precision precision;
+    std::optional<TrainingEngine> engine;  // none: auto
+    int64_t batch_size;
+  };
+  for (const Settings& s :
+       {Settings{true, false, false, Precision::kBFloat16, std::nullopt, 64},
+        Settings{false, true, true, Precision::kFloat32, std::nullopt, 32},
+        Settings{false, false, true, Precision::kBFloat16, TrainingEngine::kLibTorch, 128}}) {
+    BenchOptions bench;
+    bench.model.aux_heads = s.aux;
+    bench.model.batch_norm = s.bn;
+    bench.channels_last = s.channels_last;
+    bench.precision = s.precision;
+    bench.train_engine = s.engine;
+    bench.batch_size = s.batch_size;
+    TrainConfig config;
+    config.aux_heads = s.aux;
+    config.batch_norm = s.bn;
+    config.channels_last = s.channels_last;
+    config.precision = to_string(s.precision);
+    config.train_engine = s.engine ? to_string(*s.engine) : "auto";
+    config.batch_size = s.batch_size;
+    EXPECT_EQ(step_options(bench), step_options(config, torch::kCPU));
+  }
+  BenchOptions bn;
+  bn.model.batch_norm = true;  // oneDNN's engine trains no BN: LibTorch's modules, as train
+  EXPECT_EQ(step_options(bn).engine, TrainingEngine::kLibTorch);
+}
+
 TEST(BenchCli, MallocSettingIsReportedAndCanBeLeftToTheEnvironment) {
   const std::string args =
       "bench --no-data --iterations 1 --repeats 1 --warmup 0 --batch-size 2 --eval-batch-size 1 "
@@ -201,6 +240,7 @@ TEST(BenchCli, TinyRunWritesEveryField) {
     EXPECT_TRUE(json.at("cpu").contains(key)) << key;
   }
   EXPECT_EQ(json.at("threads").get<int>(), 1);
+  EXPECT_TRUE(json.at("options").at("channels_last").get<bool>());  // train's default
   // The training step runs on `train`'s default engine.
   EXPECT_EQ(json.at("options").at("train_engine").get<std::string>(),
             onednn_training_available() ? "onednn" : "libtorch");
@@ -266,6 +306,19 @@ TEST(BenchCli, Bf16TrainsOnTheOneDnnEngineWhereBuilt) {
   EXPECT_TRUE(std::isfinite(json.at("train").at("last_loss").get<double>()));
 }
 
+TEST(BenchCli, NchwTurnsChannelsLastOff) {
+  const auto result = run_cli(
+      "bench --nchw --no-data --iterations 1 --repeats 1 --warmup 0 --batch-size 2 "
+      "--eval-batch-size 1 --threads 1 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const auto start = result.output.find("\n{\n");
+  ASSERT_NE(start, std::string::npos) << result.output;
+  const auto json = nlohmann::json::parse(result.output.substr(start + 1));
+  EXPECT_FALSE(json.at("options").at("channels_last").get<bool>());
+  EXPECT_NE(result.output.find("Xavier init, fp32, NCHW"), std::string::npos) << result.output;
+  EXPECT_TRUE(std::isfinite(json.at("train").at("last_loss").get<double>()));
+}
+
 TEST(BenchCli, MissingDataNamesTheFolder) {
   const auto result = run_cli("bench --data /nonexistent/cifar --iterations 1 --repeats 1");
   EXPECT_EQ(result.exit_code, 1) << result.output;
@@ -328,6 +381,7 @@ TEST(BenchCli, HelpListsEveryFlagWithItsDefault) {
                            "--json", "--train-engine", "--engine", "--profile"}) {
     EXPECT_NE(result.output.find(flag), std::string::npos) << flag;
   }
+  EXPECT_NE(result.output.find("--nchw"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("128"), std::string::npos) << result.output;
 }
 

@@ -1,6 +1,7 @@
 // Two training steps of the reference recipe (GoogLeNet, CrossEntropyLoss, SGD with
 // weight decay, one-cycle lr/momentum) against PyTorch: tests/fixtures/train_step.pt
-// from scripts/fixtures_train.py. The second step exercises the momentum buffer.
+// from scripts/fixtures_train.py. The second step exercises the momentum buffer. The
+// steps are TrainStep's, the step `train` and `bench` run.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -9,8 +10,9 @@
 #include <map>
 
 #include "googlenet/model/googlenet.h"
+#include "googlenet/train/config.h"
 #include "googlenet/train/schedule.h"
-#include "googlenet/train/sgd.h"
+#include "googlenet/train/step.h"
 #include "test_util.h"
 
 namespace {
@@ -70,7 +72,9 @@ TEST(TrainStep, SeedReproducesPythonXavierInitExactly) {
   }
 }
 
-TEST(TrainStep, TwoStepsMatchPyTorch) {
+// Two steps of `step_options` on the fixture's batch of 8 (NCHW, as Python's), weights
+// and loss against PyTorch's.
+void expect_two_steps_match_pytorch(googlenet::StepOptions step_options) {
   const auto fixture = load_fixture();
   const auto images = fixture.at("images").toTensor();
   const auto labels = fixture.at("labels").toTensor();
@@ -80,9 +84,11 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
   std::map<std::string, torch::Tensor> start;
   for (const auto& item : model->named_parameters()) start[item.key()] = item.value().clone();
 
-  // The training loop's optimizer; the reference builds SGD without momentum and
+  // The training loop's step; the reference builds SGD without momentum and
   // OneCycleLR supplies it before every step.
-  googlenet::Sgd sgd(model->named_parameters(), /*weight_decay=*/5e-4);
+  step_options.batch_size = images.size(0);
+  step_options.weight_decay = 5e-4;
+  googlenet::TrainStep train_step(model, step_options);
   googlenet::OneCycleOptions options;
   options.max_lr = 0.1;
   options.total_steps = fixture.at("total_steps").toInt();
@@ -96,21 +102,21 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
     EXPECT_NEAR(lr, lrs[step].item<double>(), 1e-15);
     EXPECT_NEAR(momentum, momenta[step].item<double>(), 1e-15);
 
-    sgd.zero_grad();
-    const auto logits = model->forward(images);
+    const auto forward = train_step.forward(images, labels);
+    const auto& logits = forward.output.logits;
     if (step == 0) {
       const auto expected = fixture.at("logits0").toTensor();
       EXPECT_TRUE(
           torch::allclose(logits, expected, /*rtol=*/1e-4, /*atol=*/1e-5 * max_abs(expected)))
           << "max diff " << max_abs(logits - expected);
     }
-    const auto loss = torch::nn::functional::cross_entropy(logits, labels);
-    loss.backward();
-    sgd.step(lr, momentum);
+    const auto& loss = forward.loss.total;  // no aux heads: the main head's cross-entropy
+    train_step.update(forward.loss, lr, momentum);
     const double expected_loss = losses[step].item<double>();
     EXPECT_NEAR(loss.item<double>(), expected_loss, 1e-5 * expected_loss) << "step " << step;
   }
 
+  train_step.sync_model();
   const auto params = model->named_parameters();
   for (const auto& item : fixture.at("tensors").toGenericDict()) {
     const std::string name = item.key().toStringRef();
@@ -125,6 +131,20 @@ TEST(TrainStep, TwoStepsMatchPyTorch) {
     EXPECT_LT(max_abs(delta - expected_delta), 1e-3 * max_abs(expected_delta)) << name;
   }
   expect_sums(*model, fixture.at("sums"), fixture.at("abs_sums"), 1e-5, "after two steps");
+}
+
+TEST(TrainStep, TwoStepsMatchPyTorch) {
+  googlenet::StepOptions options;  // the model's LibTorch modules in fp32, NCHW
+  options.engine = googlenet::TrainingEngine::kLibTorch;
+  options.precision = googlenet::Precision::kFloat32;
+  options.channels_last = false;
+  expect_two_steps_match_pytorch(options);
+}
+
+// `train`'s default step (channels-last; the oneDNN engine where built) lands on the
+// same weights.
+TEST(TrainStep, TrainsDefaultStepMatchesPyTorch) {
+  expect_two_steps_match_pytorch(googlenet::step_options(googlenet::TrainConfig{}, torch::kCPU));
 }
 
 }  // namespace

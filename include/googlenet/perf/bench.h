@@ -15,6 +15,7 @@
 #include "googlenet/engine/onednn_training.h"
 #include "googlenet/model/googlenet.h"
 #include "googlenet/model/precision.h"
+#include "googlenet/train/step.h"
 
 namespace googlenet {
 
@@ -31,8 +32,9 @@ Spread spread_of(std::vector<double> samples);
 nlohmann::json to_json(const Spread& spread);
 
 struct BenchOptions {
-  ModelOptions model;          // --aux, --bn; weights: the default recipe's Xavier init
-  bool channels_last = false;  // NHWC weights and inputs (and loader output)
+  // Defaults: `train`'s (step_options of both agree; tests/perf/test_bench.cpp).
+  ModelOptions model;         // --aux, --bn; weights: the default recipe's Xavier init
+  bool channels_last = true;  // NHWC weights, inputs and loader output; --nchw: off
   Precision precision = Precision::kFloat32;  // bf16: train's mixed precision (fp32 weights)
   // Evaluation and latency: `googlenet test`'s default engine (oneDNN where built).
   InferenceEngine engine = default_inference_engine(torch::kCPU);
@@ -59,6 +61,10 @@ struct BenchOptions {
   // Throws std::invalid_argument naming the first bad field.
   void validate() const;
 };
+
+// The training step bench times: what `train` builds from the same settings (engine,
+// precision, layout, batch), with the default recipe's weight decay.
+StepOptions step_options(const BenchOptions& options);
 
 // Runs every measurement and returns them with the machine, options and FLOP
 // convention as JSON (keys in docs/formats.md). Progress lines go to `log`.

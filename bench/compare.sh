@@ -7,7 +7,7 @@
 #   bench/compare.sh [--threads 2] [--data ../shared/data] [--json-dir DIR]
 #                    [--peer-tune-malloc] [--cpp-system-malloc] [-- extra]
 # Extra arguments after -- go to both benches (e.g. --repeats 9, --aux, --bn).
-# googlenet keeps freed memory in glibc's malloc (tune_malloc, src/perf/machine.cpp);
+# googlenet keeps freed memory in glibc's malloc (tune_malloc, src/util/malloc.cpp);
 # --peer-tune-malloc gives PyTorch the same setting, --cpp-system-malloc takes it from
 # googlenet (GOOGLENET_MALLOC=system): the table's header names each side's malloc.
 set -euo pipefail

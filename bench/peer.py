@@ -34,7 +34,7 @@ FLOP_CONVENTION = (
 
 
 def parse_cpuinfo(text, max_mhz=0.0):
-    """Port of googlenet's parse_cpuinfo (src/perf/machine.cpp): same rules, same keys."""
+    """Port of googlenet's parse_cpuinfo (src/util/cpu.cpp): same rules, same keys."""
     blocks = [b for b in text.split("\n\n") if "processor" in b]
     fields = [dict((k.strip(), v.strip()) for k, _, v in (line.partition(":")
                    for line in b.splitlines()) if _) for b in blocks]

@@ -109,7 +109,7 @@ class PeerNet(nn.Module):
 
 
 def tune_malloc():
-    """googlenet's tune_malloc() (src/perf/machine.cpp) for this process, through ctypes: glibc
+    """googlenet's tune_malloc() (src/util/malloc.cpp) for this process, through ctypes: glibc
     keeps freed memory (mmap threshold 32 MiB, trim threshold 1 GiB) instead of
     page-faulting every step's activations in afresh. What a PyTorch user can do too."""
     import ctypes

@@ -183,4 +183,13 @@ ImageBatch decode_images(const std::vector<fs::path>& files, std::size_t begin, 
   return decode_images(slice, 0, slice.size());
 }
 
+torch::Tensor batch_images(const ImageBatch& batch) {
+  const auto n = static_cast<int64_t>(batch.size());
+  TORCH_CHECK(batch.pixels.size() == batch.size() * kImageBytes,
+              "batch_images: ", batch.pixels.size(), " pixel bytes for ", n, " images");
+  return torch::from_blob(const_cast<std::uint8_t*>(batch.pixels.data()),
+                          {n, 3, kImageSide, kImageSide}, torch::kUInt8)
+      .clone();
+}
+
 }  // namespace googlenet

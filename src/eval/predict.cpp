@@ -13,7 +13,9 @@
 #include "googlenet/data/augment.h"
 #include "googlenet/data/image.h"
 #include "googlenet/eval/evaluation.h"
+#include "googlenet/eval/model_loading.h"
 #include "googlenet/report/progress.h"
+#include "googlenet/util/errors.h"
 
 namespace googlenet {
 
@@ -93,25 +95,23 @@ class PredictionWriter {
 
 void check_options(const PredictOptions& options) {
   if (options.inputs.empty())
-    throw std::invalid_argument("predict: no images given; name image files or folders");
+    throw UsageError("predict: no images given; name image files or folders");
   if (options.top_k < 1)
-    throw std::invalid_argument("--top-k must be at least 1, got " + std::to_string(options.top_k));
+    throw UsageError("--top-k must be at least 1, got " + std::to_string(options.top_k));
   if (options.batch_size < 1)
-    throw std::invalid_argument("--batch-size must be at least 1, got " +
-                                std::to_string(options.batch_size));
-  if (options.tta != "none" && options.tta != "flip")
-    throw std::invalid_argument("--tta must be none or flip, got '" + options.tta + "'");
+    throw UsageError("--batch-size must be at least 1, got " + std::to_string(options.batch_size));
 }
 
 }  // namespace
 
-torch::Tensor batch_images(const ImageBatch& batch) {
-  const auto n = static_cast<int64_t>(batch.size());
-  TORCH_CHECK(batch.pixels.size() == batch.size() * kImageBytes,
-              "batch_images: ", batch.pixels.size(), " pixel bytes for ", n, " images");
-  return torch::from_blob(const_cast<std::uint8_t*>(batch.pixels.data()),
-                          {n, 3, kImageSide, kImageSide}, torch::kUInt8)
-      .clone();
+std::string to_string(TestTimeAugmentation tta) {
+  return tta == TestTimeAugmentation::kFlip ? "flip" : "none";
+}
+
+TestTimeAugmentation test_time_augmentation_from_string(const std::string& name) {
+  if (name == "none") return TestTimeAugmentation::kNone;
+  if (name == "flip") return TestTimeAugmentation::kFlip;
+  throw UsageError("--tta must be none or flip, got '" + name + "'");
 }
 
 torch::Tensor image_logits(GoogLeNet& model, const torch::Tensor& images,
@@ -164,8 +164,8 @@ PredictSummary run_predict(const PredictOptions& options, std::ostream& out, std
       summary.failures.insert(summary.failures.end(), batch.failures.begin(), batch.failures.end());
     }
     if (batch.size() > 0) {
-      const auto probabilities =
-          image_probabilities(classifier, batch_images(batch), options.tta == "flip");
+      const auto probabilities = image_probabilities(classifier, batch_images(batch),
+                                                     options.tta == TestTimeAugmentation::kFlip);
       writer.write(batch, probabilities.topk(k, /*dim=*/1));
       summary.predicted += static_cast<int64_t>(batch.size());
     }

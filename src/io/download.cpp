@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "googlenet/util/errors.h"
+
 namespace googlenet {
 
 namespace fs = std::filesystem;
@@ -224,8 +226,8 @@ fs::path download_cifar10(const fs::path& dir, const std::string& url,
   std::string name = url.substr(0, url.find_first_of("?#"));
   name = name.substr(name.find_last_of('/') + 1);
   if (name.empty() || name.find(':') != std::string::npos) {
-    throw std::invalid_argument(url + ": no file name at the end of the URL, expected e.g. " +
-                                kCifar10BinaryUrl);
+    throw UsageError(url + ": no file name at the end of the URL, expected e.g. " +
+                     kCifar10BinaryUrl);
   }
   fs::create_directories(dir);
   const fs::path destination = dir / name;

@@ -1,11 +1,8 @@
 // torch.save / torch.load archives: SavedValue, the strict reader (zip via
-// LibTorch's PyTorchStreamReader, pickle via pickle.h) and the atomic writer.
+// LibTorch's PyTorchStreamReader, pickle via pickle.h) and the writer (through AtomicFile).
 #include "googlenet/io/serialization.h"
 
 #include <caffe2/serialize/inline_container.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,6 +12,7 @@
 #include <sstream>
 
 #include "googlenet/io/pickle.h"
+#include "googlenet/util/atomic_file.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "storages are read and written as little-endian, like torch.save on x86/ARM"
@@ -353,73 +351,17 @@ class Saver {
   }
 };
 
-// An open temporary file that is removed unless commit() renamed it into place.
-class TempFile {
- public:
-  explicit TempFile(const std::string& target) : target_(target) {
-    const fs::path dir = fs::absolute(target).parent_path();
-    name_ = (dir / ("." + fs::path(target).filename().string() + ".tmp-XXXXXX")).string();
-    fd_ = ::mkstemp(name_.data());
-    if (fd_ < 0) fail("cannot create a temporary file in " + dir.string());
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(name_.c_str());
-  }
-
-  // Never fails towards the zip writer (its destructor must not throw); the first
-  // error is remembered and reported by commit().
-  size_t write(const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    for (size_t left = n; left > 0 && error_ == 0;) {
-      const ssize_t done = ::write(fd_, p, left);
-      if (done < 0 && errno == EINTR) continue;
-      if (done <= 0) {
-        error_ = done < 0 ? errno : ENOSPC;
-        break;
-      }
-      p += done, left -= static_cast<size_t>(done);
-    }
-    return n;
-  }
-
-  void commit() {
-    if (error_ != 0) fail("write failed");
-    struct stat old {};
-    const mode_t mode = ::stat(target_.c_str(), &old) == 0 ? old.st_mode & 07777 : 0644;
-    if (::fchmod(fd_, mode) != 0 || ::fsync(fd_) != 0) fail("cannot flush to disk");
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close");
-    if (std::rename(name_.c_str(), target_.c_str()) != 0) fail("cannot rename into place");
-    committed_ = true;
-    // Persist the rename itself; a failure here no longer risks the data.
-    const int dir = ::open(fs::absolute(target_).parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-    if (dir >= 0) ::fsync(dir), ::close(dir);
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) {
-    const int error = error_ != 0 ? error_ : errno;
-    throw std::runtime_error(target_ + ": " + what + " (" + std::strerror(error) +
-                             "); nothing was written there, any previous file is unchanged");
-  }
-
-  std::string target_, name_;
-  int fd_ = -1;
-  int error_ = 0;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 void torch_save(const std::string& path, const SavedValue& value) {
   Saver saver;
   const std::string pickle_bytes = pickle::write(saver.convert(value));
-  TempFile file(path);
+  AtomicFile file(path);
   try {
-    caffe2::serialize::PyTorchStreamWriter zip(
-        [&file](const void* data, size_t n) { return file.write(data, n); });
+    caffe2::serialize::PyTorchStreamWriter zip([&file](const void* data, size_t n) {
+      file.write(data, n);
+      return n;
+    });
     // Record order as torch.save: data.pkl, byteorder (2.x), data/0.., version.
     zip.writeRecord("data.pkl", pickle_bytes.data(), pickle_bytes.size());
     zip.writeRecord("byteorder", "little", 6);

@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include "googlenet/util/errors.h"
+
 namespace googlenet {
 
 namespace {
@@ -33,7 +35,7 @@ std::string to_string(Precision precision) {
 Precision precision_from_string(const std::string& name) {
   if (name == "fp32") return Precision::kFloat32;
   if (name == "bf16") return Precision::kBFloat16;
-  throw std::invalid_argument("unknown precision '" + name + "' (expected fp32 or bf16)");
+  throw UsageError("unknown precision '" + name + "' (expected fp32 or bf16)");
 }
 
 AutocastScope::AutocastScope(Precision precision) : active_(precision == Precision::kBFloat16) {

@@ -18,6 +18,9 @@
 #include "googlenet/model/summary.h"
 #include "googlenet/perf/machine.h"
 #include "googlenet/train/step.h"
+#include "googlenet/util/cpu.h"
+#include "googlenet/util/errors.h"
+#include "googlenet/util/malloc.h"
 
 namespace googlenet {
 
@@ -209,7 +212,7 @@ void BenchOptions::validate() const {
     if (value < minimum) {
       std::ostringstream message;
       message << flag << " is " << value << "; it must be at least " << minimum;
-      throw std::invalid_argument(message.str());
+      throw UsageError(message.str());
     }
   };
   at_least(batch_size, 1, "--batch-size");
@@ -221,6 +224,11 @@ void BenchOptions::validate() const {
   at_least(loader_threads, 0, "--loader-threads");
   at_least(threads, 0, "--threads");
   at_least(peak_gflops, 0, "--peak-gflops");
+  if (train_engine == TrainingEngine::kOneDnn && model.batch_norm) {
+    throw UsageError(
+        "--train-engine onednn trains the model without batch norm; with --bn use "
+        "--train-engine libtorch");
+  }
 }
 
 nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {
@@ -420,12 +428,6 @@ std::string format_bench(const nlohmann::json& r) {
   out << "\nprocess peak RSS " << std::setprecision(0) << r.at("peak_rss_mb").get<double>()
       << " MiB; FLOPs: " << flops.at("convention").get<std::string>() << "\n";
   return out.str();
-}
-
-void write_json(const nlohmann::json& json, const std::string& path) {
-  std::ofstream out(path);
-  out << json.dump(2) << "\n";
-  if (!out) throw std::runtime_error(path + ": cannot write the JSON report (check the folder)");
 }
 
 }  // namespace googlenet

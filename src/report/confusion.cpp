@@ -5,8 +5,9 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "googlenet/report/metrics.h"
 #include "googlenet/report/svg.h"
+#include "googlenet/util/atomic_file.h"
+#include "googlenet/util/json_file.h"
 
 namespace googlenet {
 
@@ -187,7 +188,7 @@ void write_evaluation_json(const std::filesystem::path& path, const ConfusionMat
                            const nlohmann::json& extra) {
   nlohmann::json report = matrix.to_json();
   for (const auto& [key, value] : extra.items()) report[key] = value;
-  write_file_atomic(path, report.dump(2) + "\n");
+  write_json_file(path, report);
 }
 
 }  // namespace googlenet

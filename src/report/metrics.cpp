@@ -1,8 +1,5 @@
-// Metrics CSVs, the training-curve plot and atomic writes. The confusion matrix
-// lives in confusion.cpp.
+// Metrics CSVs and the training-curve plot. The confusion matrix lives in confusion.cpp.
 #include "googlenet/report/metrics.h"
-
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,6 +9,7 @@
 #include <stdexcept>
 
 #include "googlenet/report/svg.h"
+#include "googlenet/util/atomic_file.h"
 
 namespace googlenet {
 
@@ -107,28 +105,6 @@ void append_line(const fs::path& path, const Row& row) {
 }
 
 }  // namespace
-
-void write_file_atomic(const fs::path& path, const std::string& content) {
-  fs::path temp = path;
-  temp += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(temp, ignored);
-      throw std::runtime_error(temp.string() +
-                               ": cannot write (does the folder exist? disk full?)");
-    }
-  }
-  std::error_code error;
-  fs::rename(temp, path, error);
-  if (error) {
-    fs::remove(temp, error);
-    throw std::runtime_error("cannot replace " + path.string() + ": " + error.message());
-  }
-}
 
 std::vector<EpochRow> read_epoch_csv(const fs::path& path) {
   return read_csv<EpochRow>(path, kEpochHeader, 7, 1, [](const std::vector<double>& f) {

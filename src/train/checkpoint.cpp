@@ -4,6 +4,7 @@
 
 #include "googlenet/io/serialization.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/io/weights_file.h"
 
 namespace googlenet {
 
@@ -22,18 +23,19 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   const nlohmann::json meta = {{"format", kFormat},
                                {"version", kFormatVersion},
                                {"config", to_json(c.config)},
-                               {"class_names", c.class_names},
+                               {checkpoint_keys::kClassNames, c.class_names},
                                {"epoch", c.epoch},
                                {"batch", c.batch},
                                {"epoch_loss_sum", c.epoch_loss_sum},
                                {"epoch_loss_count", c.epoch_loss_count},
                                {"best_accuracy", c.best_accuracy}};
   SavedValue::Dict root;
-  root.emplace_back("meta", meta.dump());
-  root.emplace_back("model", to_saved(c.model));
-  root.emplace_back("momentum", to_saved(c.momentum));
-  if (c.rng_state.defined()) root.emplace_back("rng", c.rng_state);
-  if (!c.rank_rng_states.empty()) root.emplace_back("rank_rng", to_saved(c.rank_rng_states));
+  root.emplace_back(checkpoint_keys::kMeta, meta.dump());
+  root.emplace_back(checkpoint_keys::kModel, to_saved(c.model));
+  root.emplace_back(checkpoint_keys::kMomentum, to_saved(c.momentum));
+  if (c.rng_state.defined()) root.emplace_back(checkpoint_keys::kRng, c.rng_state);
+  if (!c.rank_rng_states.empty())
+    root.emplace_back(checkpoint_keys::kRankRng, to_saved(c.rank_rng_states));
   torch_save(path.string(), SavedValue(std::move(root)));
 }
 
@@ -44,7 +46,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
                              "and best.pt once its first epoch has finished)");
   }
   const SavedValue root = torch_load(path.string());
-  const SavedValue* meta_text = root.is_dict() ? root.find("meta") : nullptr;
+  const SavedValue* meta_text = root.is_dict() ? root.find(checkpoint_keys::kMeta) : nullptr;
   if (meta_text == nullptr) {
     throw std::runtime_error(path.string() +
                              ": not a googlenet checkpoint (no 'meta' entry); a bare state_dict "
@@ -62,50 +64,21 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     }
     Checkpoint c;
     c.config = config_from_json(meta.at("config"));
-    c.class_names = meta.at("class_names").get<std::vector<std::string>>();
+    c.class_names = meta.at(checkpoint_keys::kClassNames).get<std::vector<std::string>>();
     c.epoch = meta.at("epoch").get<int64_t>();
     c.batch = meta.at("batch").get<int64_t>();
     c.epoch_loss_sum = meta.at("epoch_loss_sum").get<double>();
     c.epoch_loss_count = meta.at("epoch_loss_count").get<int64_t>();
     c.best_accuracy = meta.at("best_accuracy").get<double>();
-    c.model = root.at("model").to_state_dict();
-    c.momentum = root.at("momentum").to_state_dict();
-    if (const auto* rng = root.find("rng")) c.rng_state = rng->as_tensor();
-    if (const auto* ranks = root.find("rank_rng")) c.rank_rng_states = ranks->to_state_dict();
+    c.model = root.at(checkpoint_keys::kModel).to_state_dict();
+    c.momentum = root.at(checkpoint_keys::kMomentum).to_state_dict();
+    if (const auto* rng = root.find(checkpoint_keys::kRng)) c.rng_state = rng->as_tensor();
+    if (const auto* ranks = root.find(checkpoint_keys::kRankRng))
+      c.rank_rng_states = ranks->to_state_dict();
     return c;
   } catch (const std::exception& e) {
     throw std::runtime_error(path.string() + ": damaged googlenet checkpoint: " + e.what());
   }
-}
-
-StateDict load_weights(const std::filesystem::path& path, std::vector<std::string>* class_names) {
-  if (!std::filesystem::exists(path)) {
-    throw std::runtime_error(path.string() + ": no such file");
-  }
-  const SavedValue root = torch_load(path.string());
-  if (class_names != nullptr) {
-    class_names->clear();
-    if (const SavedValue* meta = root.is_dict() ? root.find("meta") : nullptr) {
-      try {
-        *class_names = nlohmann::json::parse(meta->as_string())
-                           .at("class_names")
-                           .get<std::vector<std::string>>();
-      } catch (const std::exception& e) {
-        throw std::runtime_error(path.string() + ": damaged googlenet checkpoint: " + e.what());
-      }
-    }
-  }
-  return read_state_dict(root, path.string());
-}
-
-void export_weights(const std::filesystem::path& from, const std::filesystem::path& to,
-                    bool keep_aux) {
-  StateDict weights;
-  for (auto& [name, tensor] : load_weights(from)) {
-    const bool aux = name.rfind("aux1.", 0) == 0 || name.rfind("aux2.", 0) == 0;
-    if (keep_aux || !aux) weights.emplace_back(name, tensor);
-  }
-  write_state_dict(to.string(), weights);
 }
 
 }  // namespace googlenet

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "googlenet/util/errors.h"
+
 namespace googlenet {
 
 ModelOptions TrainConfig::model_options() const {
@@ -13,7 +15,7 @@ ModelOptions TrainConfig::model_options() const {
 
 void TrainConfig::validate() const {
   auto require = [](bool ok, const std::string& message) {
-    if (!ok) throw std::invalid_argument(message);
+    if (!ok) throw UsageError(message);
   };
   require(epochs >= 1, "--epochs must be at least 1, got " + std::to_string(epochs));
   require(schedule_epochs == 0 || schedule_epochs >= epochs,
@@ -27,17 +29,9 @@ void TrainConfig::validate() const {
   require(loader_threads >= 1, "--loader-threads must be at least 1");
   require(train_subset >= 0 && test_subset >= 0, "--train-subset/--test-subset must be >= 0");
   require(log_every >= 1, "--log-every must be at least 1");
-  require(precision == "fp32" || precision == "bf16",
-          "--precision must be fp32 or bf16, got '" + precision + "'");
-  require(eval_engine == "auto" || eval_engine == "onednn" || eval_engine == "libtorch",
-          "--eval-engine must be auto, onednn or libtorch, got '" + eval_engine + "'");
-  require(train_engine == "auto" || train_engine == "onednn" || train_engine == "libtorch",
-          "--train-engine must be auto, onednn or libtorch, got '" + train_engine + "'");
-  require(train_engine != "onednn" || (!batch_norm && device != "cuda"),
+  require(train_engine != EngineChoice::kOneDnn || (!batch_norm && device != DeviceChoice::kCuda),
           "--train-engine onednn trains models without --bn on the CPU; use --train-engine "
           "libtorch (or auto) with --bn or --device cuda");
-  require(device == "cpu" || device == "cuda" || device == "auto",
-          "--device must be cpu, cuda or auto, got '" + device + "'");
   require(recipe != Recipe::kReference || (!aux_heads && !batch_norm),
           "--recipe reference is the tutorial exactly: it cannot be combined with --aux or --bn");
 }
@@ -49,11 +43,25 @@ std::string to_string(Recipe recipe) {
 Recipe recipe_from_string(const std::string& name) {
   if (name == "default") return Recipe::kDefault;
   if (name == "reference") return Recipe::kReference;
-  throw std::invalid_argument("unknown recipe '" + name + "' (expected default or reference)");
+  throw UsageError("unknown recipe '" + name + "' (expected default or reference)");
 }
 
 NLOHMANN_JSON_SERIALIZE_ENUM(Recipe,
                              {{Recipe::kDefault, "default"}, {Recipe::kReference, "reference"}})
+
+// The choices as their flags spell them, read back strictly.
+void to_json(nlohmann::json& json, Precision precision) { json = to_string(precision); }
+void from_json(const nlohmann::json& json, Precision& precision) {
+  precision = precision_from_string(json.get<std::string>());
+}
+void to_json(nlohmann::json& json, DeviceChoice device) { json = to_string(device); }
+void from_json(const nlohmann::json& json, DeviceChoice& device) {
+  device = device_choice_from_string(json.get<std::string>());
+}
+void to_json(nlohmann::json& json, EngineChoice engine) { json = to_string(engine); }
+void from_json(const nlohmann::json& json, EngineChoice& engine) {
+  engine = engine_choice_from_string(json.get<std::string>());
+}
 
 // Missing fields take their defaults, so configs of older versions still load.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, init_weights, recipe,

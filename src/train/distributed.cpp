@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <map>
 
+#include "googlenet/util/errors.h"
+
 #if GOOGLENET_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -21,8 +23,8 @@ int int_from_environment(const char* name, int fallback) {
   errno = 0;
   const long value = std::strtol(text, &end, 10);
   if (errno != 0 || *end != '\0' || value < 0 || value > 1'000'000) {
-    throw std::invalid_argument(std::string("environment variable ") + name + "='" + text +
-                                "' is not a non-negative integer");
+    throw UsageError(std::string("environment variable ") + name + "='" + text +
+                     "' is not a non-negative integer");
   }
   return static_cast<int>(value);
 }
@@ -39,7 +41,7 @@ std::string brief(const std::exception& e) {
 
 void DistributedOptions::validate() const {
   auto require = [](bool ok, const std::string& message) {
-    if (!ok) throw std::invalid_argument(message);
+    if (!ok) throw UsageError(message);
   };
   require(world_size >= 1,
           "world size (WORLD_SIZE) must be at least 1, got " + std::to_string(world_size));

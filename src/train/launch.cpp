@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "googlenet/util/errors.h"
+
 extern char** environ;
 
 namespace googlenet {
@@ -77,8 +79,8 @@ int free_port(const std::string& address) {
   if (inet_pton(AF_INET, address == "localhost" ? "127.0.0.1" : address.c_str(), &addr.sin_addr) !=
       1) {
     close(fd);
-    throw std::invalid_argument("--master-addr '" + address +
-                                "' is not an IPv4 address; give --master-port too");
+    throw UsageError("--master-addr '" + address +
+                     "' is not an IPv4 address; give --master-port too");
   }
   socklen_t length = sizeof addr;
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
@@ -92,7 +94,7 @@ int free_port(const std::string& address) {
 }
 
 int launch_local_workers(const LaunchOptions& options, std::ostream& log) {
-  if (options.nproc < 1) throw std::invalid_argument("--nproc must be at least 1");
+  if (options.nproc < 1) throw UsageError("--nproc must be at least 1");
   if (options.worker_args.empty()) throw std::invalid_argument("no worker command line");
   const int port = options.master_port > 0 ? options.master_port : free_port(options.master_addr);
 

@@ -1,6 +1,7 @@
 #include "googlenet/train/step.h"
 
 #include "googlenet/data/cifar.h"
+#include "googlenet/engine/engine_choice.h"
 
 namespace googlenet {
 
@@ -20,10 +21,8 @@ std::ostream& operator<<(std::ostream& out, const StepOptions& options) {
 
 StepOptions step_options(const TrainConfig& config, const torch::Device& device) {
   StepOptions options;
-  options.engine = config.train_engine == "auto"
-                       ? default_training_engine(config.model_options(), device)
-                       : training_engine_from_string(config.train_engine);
-  options.precision = precision_from_string(config.precision);
+  options.engine = training_engine_for(config.train_engine, config.model_options(), device);
+  options.precision = config.precision;
   options.channels_last = config.channels_last;
   options.batch_size = config.batch_size;
   options.weight_decay = config.weight_decay;

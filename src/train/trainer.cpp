@@ -4,24 +4,28 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
 #include "googlenet/data/cifar.h"
 #include "googlenet/data/loader.h"
+#include "googlenet/engine/engine_choice.h"
 #include "googlenet/eval/evaluation.h"
 #include "googlenet/io/serialization.h"
 #include "googlenet/io/state_dict.h"
+#include "googlenet/io/weights_file.h"
+#include "googlenet/model/device.h"
 #include "googlenet/model/precision.h"
-#include "googlenet/perf/machine.h"
 #include "googlenet/report/metrics.h"
 #include "googlenet/report/progress.h"
 #include "googlenet/train/checkpoint.h"
 #include "googlenet/train/distributed.h"
 #include "googlenet/train/schedule.h"
 #include "googlenet/train/step.h"
+#include "googlenet/util/cpu.h"
+#include "googlenet/util/errors.h"
+#include "googlenet/util/json_file.h"
 
 namespace googlenet {
 
@@ -111,7 +115,7 @@ void prepare(Run& run, int threads, const DistributedOptions& distributed) {
   run.device = resolve_device(run.config.device);
   if (distributed.enabled()) {
     if (run.device != torch::kCPU) {
-      throw std::invalid_argument(
+      throw UsageError(
           "multi-process training runs on the CPU (Gloo); this LibTorch build has no NCCL "
           "process group wired in: use --device cpu");
     }
@@ -221,10 +225,8 @@ TrainResult run_epochs(Run& run, const std::atomic<bool>& stop, bool resumed) {
   std::ostream& err = run.leader ? std::cerr : silent;
 
   const int64_t steps_per_epoch = train_loader.batches_per_epoch();
-  const Precision precision = precision_from_string(config.precision);
-  const InferenceEngine eval_engine = config.eval_engine == "auto" || !run.device.is_cpu()
-                                          ? default_inference_engine(run.device)
-                                          : inference_engine_from_string(config.eval_engine);
+  const Precision precision = config.precision;
+  const InferenceEngine eval_engine = inference_engine_for(config.eval_engine, run.device);
   const auto schedule = make_schedule(config, steps_per_epoch);
   std::optional<MetricsLog> metrics;
   if (run.leader) {
@@ -379,8 +381,7 @@ TrainResult train(const TrainConfig& input_config, const std::atomic<bool>& stop
   finish_setup(run);
   if (run.leader) {
     fs::create_directories(run.dir);
-    std::ofstream out(run.dir / "config.json");
-    out << to_json(run.config).dump(2) << "\n";
+    write_json_file(run.dir / "config.json", to_json(run.config));
     std::cerr << "run folder: " << run.dir.string() << "\n";
   }
   return run_epochs(run, stop, /*resumed=*/false);
@@ -391,11 +392,11 @@ TrainResult resume(const fs::path& run_dir, const std::atomic<bool>& stop, int t
   distributed.validate();
   Checkpoint checkpoint = load_checkpoint(run_dir / "last.pt");
   if (checkpoint.config.world_size != distributed.world_size) {
-    throw std::invalid_argument(
-        run_dir.string() + " was trained by " + std::to_string(checkpoint.config.world_size) +
-        " process(es); resume it with as many (--nproc " +
-        std::to_string(checkpoint.config.world_size) +
-        " or WORLD_SIZE), since the data shards and the batch depend on it");
+    throw UsageError(run_dir.string() + " was trained by " +
+                     std::to_string(checkpoint.config.world_size) +
+                     " process(es); resume it with as many (--nproc " +
+                     std::to_string(checkpoint.config.world_size) +
+                     " or WORLD_SIZE), since the data shards and the batch depend on it");
   }
   Run run;
   run.config = checkpoint.config;

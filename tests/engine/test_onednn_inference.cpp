@@ -9,7 +9,7 @@
 #include "googlenet/io/saved_value.h"
 #include "googlenet/io/serialization.h"
 #include "googlenet/io/state_dict.h"
-#include "googlenet/perf/machine.h"
+#include "googlenet/util/cpu.h"
 #include "test_util.h"
 
 namespace googlenet {

@@ -11,8 +11,8 @@
 #include "googlenet/engine/onednn_training.h"
 #include "googlenet/io/state_dict.h"
 #include "googlenet/model/precision.h"
-#include "googlenet/perf/machine.h"
 #include "googlenet/train/sgd.h"
+#include "googlenet/util/cpu.h"
 #include "test_util.h"
 
 namespace googlenet {

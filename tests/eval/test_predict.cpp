@@ -14,6 +14,7 @@
 #include "googlenet/data/image.h"
 #include "googlenet/eval/evaluation.h"
 #include "googlenet/eval/predict.h"
+#include "googlenet/eval/test_command.h"
 #include "googlenet/io/state_dict.h"
 #include "googlenet/train/checkpoint.h"
 #include "test_util.h"
@@ -204,7 +205,7 @@ TEST(Predict, FlipTtaIsTheMeanOfTheImageAndMirrorSoftmaxes) {
   PredictOptions options;
   options.inputs = {dir.path()};
   options.top_k = 10;
-  options.tta = "flip";
+  options.tta = TestTimeAugmentation::kFlip;
   const auto lines = predict_json(options);
   ASSERT_EQ(lines.size(), 8u);
   for (int i = 0; i < 8; ++i)

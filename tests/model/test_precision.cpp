@@ -70,7 +70,7 @@ TEST(Precision, TrainsOnRealDataUnderBf16) {
       "' --epochs 1 --train-subset 512 --test-subset 200 --threads 1 --precision bf16");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto checkpoint = load_checkpoint(dir / "run" / "last.pt");
-  EXPECT_EQ(checkpoint.config.precision, "bf16");
+  EXPECT_EQ(to_string(checkpoint.config.precision), "bf16");
   for (const auto& [name, tensor] : checkpoint.model) {
     EXPECT_EQ(tensor.scalar_type(), torch::kFloat32) << name;
   }

@@ -1,9 +1,6 @@
 // `googlenet bench` without timing assertions: the statistics, the CPU/peak detection
 // on known /proc/cpuinfo texts and on this machine, and the JSON of a tiny real run.
 #include <gtest/gtest.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <torch/torch.h>
 
@@ -15,10 +12,12 @@
 #include <optional>
 #include <thread>
 
+#include "googlenet/engine/engine_choice.h"
 #include "googlenet/perf/bench.h"
 #include "googlenet/perf/machine.h"
 #include "googlenet/train/config.h"
 #include "googlenet/train/step.h"
+#include "googlenet/util/cpu.h"
 #include "test_util.h"
 
 namespace googlenet {
@@ -27,19 +26,6 @@ namespace {
 using testing::quoted;
 using testing::run_cli;
 using testing::TempDir;
-
-// Two processors of one socket in /proc/cpuinfo's format.
-std::string cpuinfo(const std::string& vendor, int family, const std::string& flags,
-                    int cores = 2) {
-  std::string text;
-  for (int i = 0; i < cores; ++i) {
-    text += "processor\t: " + std::to_string(i) + "\nvendor_id\t: " + vendor +
-            "\ncpu family\t: " + std::to_string(family) +
-            "\nmodel name\t: Test CPU\ncpu MHz\t\t: 2100.000\nphysical id\t: 0\ncore id\t\t: " +
-            std::to_string(i) + "\nflags\t\t: fpu sse sse2 " + flags + "\n\n";
-  }
-  return text;
-}
 
 TEST(BenchStats, MedianAndRangeOfOddAndEvenCounts) {
   const Spread odd = spread_of({3, 1, 2});
@@ -62,40 +48,6 @@ TEST(BenchStats, NoSamplesIsAnError) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("--repeats"), std::string::npos) << e.what();
   }
-}
-
-TEST(BenchMachine, Avx512HasTwoFmaUnitsOf16Lanes) {
-  const CpuInfo cpu = parse_cpuinfo(cpuinfo("GenuineIntel", 6, "avx avx2 fma avx512f amx_tile"));
-  EXPECT_EQ(cpu.model_name, "Test CPU");
-  EXPECT_EQ(cpu.cores, 2);
-  EXPECT_EQ(cpu.isa, "avx512");
-  EXPECT_TRUE(cpu.amx);
-  EXPECT_EQ(cpu.flops_per_cycle, 64);
-  EXPECT_DOUBLE_EQ(cpu.ghz, 2.1);
-  EXPECT_NE(cpu.ghz_source.find("cpu MHz"), std::string::npos);
-  EXPECT_DOUBLE_EQ(peak_gflops(cpu), 2 * 2.1 * 64);
-}
-
-TEST(BenchMachine, IsaTiersAndZen4) {
-  EXPECT_EQ(parse_cpuinfo(cpuinfo("AuthenticAMD", 25, "avx avx2 fma avx512f")).flops_per_cycle,
-            32);  // Zen 4: 512-bit ops in two halves
-  EXPECT_EQ(parse_cpuinfo(cpuinfo("AuthenticAMD", 26, "avx avx2 fma avx512f")).flops_per_cycle,
-            64);  // Zen 5
-  const CpuInfo avx2 = parse_cpuinfo(cpuinfo("GenuineIntel", 6, "avx avx2 fma"));
-  EXPECT_EQ(avx2.isa, "avx2");
-  EXPECT_EQ(avx2.flops_per_cycle, 32);
-  EXPECT_FALSE(avx2.amx);
-  EXPECT_EQ(parse_cpuinfo(cpuinfo("GenuineIntel", 6, "avx")).flops_per_cycle, 16);
-  EXPECT_EQ(parse_cpuinfo(cpuinfo("GenuineIntel", 6, "")).isa, "sse");
-}
-
-TEST(BenchMachine, MaxFrequencyWinsAndHyperthreadsAreOneCore) {
-  std::string text = cpuinfo("GenuineIntel", 6, "avx avx2 fma", 1);
-  text += text;  // a second logical CPU on the same core
-  const CpuInfo cpu = parse_cpuinfo(text, /*max_mhz=*/3500);
-  EXPECT_EQ(cpu.cores, 1);
-  EXPECT_DOUBLE_EQ(cpu.ghz, 3.5);
-  EXPECT_NE(cpu.ghz_source.find("cpuinfo_max_freq"), std::string::npos);
 }
 
 // The measured peak is the cores' real rate: within a factor of the nominal one (VMs
@@ -126,44 +78,6 @@ TEST(BenchMachine, ThisMachineHasAPeakAndMemory) {
   EXPECT_GT(peak_rss_bytes(), 1 << 20);
 }
 
-TEST(BenchMachine, ZeroThreadsMeansEveryCore) {
-  unsetenv("OMP_NUM_THREADS");
-  const int cores = compute_cores();
-  EXPECT_GE(cores, 1);
-  EXPECT_LE(cores, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  set_compute_threads(0);
-  EXPECT_EQ(torch::get_num_threads(), cores);
-  set_compute_threads(1);
-  EXPECT_EQ(torch::get_num_threads(), 1);
-  setenv("OMP_NUM_THREADS", "1", 1);  // as torchrun sets it: 0 leaves the count alone
-  set_compute_threads(0);
-  EXPECT_EQ(torch::get_num_threads(), 1);
-  unsetenv("OMP_NUM_THREADS");
-}
-
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-// The point of tune_malloc: a freed 8 MiB block (above glibc's default mmap threshold)
-// stays in the process's free lists for the next step instead of going back to the
-// kernel, and the next allocation of that size page-faults nothing.
-TEST(BenchMachine, TunedMallocKeepsFreedActivations) {
-  if (std::getenv("GLIBC_TUNABLES") != nullptr || std::getenv("GOOGLENET_MALLOC") != nullptr) {
-    GTEST_SKIP() << "malloc settings come from the environment";
-  }
-  EXPECT_EQ(malloc_setting(), "glibc defaults");
-  EXPECT_NE(tune_malloc().find("freed memory kept"), std::string::npos);
-  EXPECT_EQ(malloc_setting(), tune_malloc());
-  constexpr size_t kBlock = 8 << 20;
-  const size_t held_before = mallinfo2().fordblks;
-  const size_t mapped_before = mallinfo2().hblks;
-  void* block = std::malloc(kBlock);
-  ASSERT_NE(block, nullptr);
-  std::memset(block, 1, kBlock);
-  EXPECT_EQ(mallinfo2().hblks, mapped_before) << "the block was mmap'ed";
-  std::free(block);
-  EXPECT_GE(mallinfo2().fordblks, held_before + kBlock) << "the block went back to the kernel";
-}
-#endif
-
 // bench times the step `train` builds: by default, and from the same settings.
 TEST(BenchStep, BuildsTrainsStepFromTheSameSettings) {
   EXPECT_EQ(step_options(BenchOptions{}), step_options(TrainConfig{}, torch::kCPU));
@@ -190,8 +104,10 @@ TEST(BenchStep, BuildsTrainsStepFromTheSameSettings) {
     config.aux_heads = s.aux;
     config.batch_norm = s.bn;
     config.channels_last = s.channels_last;
-    config.precision = to_string(s.precision);
-    config.train_engine = s.engine ? to_string(*s.engine) : "auto";
+    config.precision = s.precision;
+    config.train_engine = !s.engine                              ? EngineChoice::kAuto
+                          : *s.engine == TrainingEngine::kOneDnn ? EngineChoice::kOneDnn
+                                                                 : EngineChoice::kLibTorch;
     config.batch_size = s.batch_size;
     EXPECT_EQ(step_options(bench), step_options(config, torch::kCPU));
   }

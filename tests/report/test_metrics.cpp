@@ -150,15 +150,4 @@ TEST(TrainingPlot, SingleEpochStillDraws) {
   EXPECT_EQ(svg.find("nan"), std::string::npos);
 }
 
-TEST(WriteFileAtomic, ReplacesWholeFileAndReportsMissingFolder) {
-  TempDir dir;
-  googlenet::write_file_atomic(dir / "a.txt", "first version, longer");
-  googlenet::write_file_atomic(dir / "a.txt", "second");
-  EXPECT_EQ(read_bytes(dir / "a.txt"), "second");
-  EXPECT_NE(error_of([&] {
-              googlenet::write_file_atomic(dir / "no/such/a.txt", "x");
-            }).find("cannot write (does the folder exist? disk full?)"),
-            std::string::npos);
-}
-
 }  // namespace

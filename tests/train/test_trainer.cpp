@@ -10,8 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "googlenet/engine/engine_choice.h"
 #include "googlenet/engine/onednn_training.h"
-#include "googlenet/eval/evaluation.h"
+#include "googlenet/eval/test_command.h"
 #include "googlenet/report/metrics.h"
 #include "googlenet/train/checkpoint.h"
 #include "googlenet/train/trainer.h"
@@ -123,7 +124,7 @@ TEST(Train, BothTrainingEnginesReachTheSameWeights) {
   for (const char* engine : {"onednn", "libtorch"}) {
     TrainConfig config = small_config(dir / engine);
     config.epochs = 1;
-    config.train_engine = engine;
+    config.train_engine = engine_choice_from_string(engine);
     train(config, stop);
   }
   const auto a = weights_of(dir / "onednn" / "last.pt");

@@ -2,6 +2,8 @@
 // them a batch at a time so a folder of thousands of photos is never all in memory at once.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -58,5 +60,9 @@ ImageBatch decode_images(const std::vector<ImageFile>& files, std::size_t begin,
 // The same for unlabelled files (collect_image_files), labels -1.
 ImageBatch decode_images(const std::vector<std::filesystem::path>& files, std::size_t begin,
                          std::size_t count);
+
+// The decoded images of `batch` as a uint8 N x 3 x 32 x 32 tensor (a copy), ready for
+// normalize_images (data/augment.h).
+torch::Tensor batch_images(const ImageBatch& batch);
 
 }  // namespace googlenet

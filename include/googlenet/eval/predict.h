@@ -1,6 +1,6 @@
 // `googlenet predict`: the likeliest classes of image files (or folders of them) under a
 // trained model, as a table or JSON lines, streamed a batch at a time; and the image ->
-// logits/probabilities step it shares with `googlenet test --data FOLDER`.
+// probabilities step under it, with test-time augmentation.
 #pragma once
 
 #include <torch/torch.h>
@@ -12,26 +12,32 @@
 #include <vector>
 
 #include "googlenet/data/image_folder.h"
+#include "googlenet/engine/onednn_inference.h"
 #include "googlenet/eval/evaluation.h"
+#include "googlenet/model/device.h"
 #include "googlenet/model/googlenet.h"
 
 namespace googlenet {
+
+// Test-time augmentation: the image alone, or the mean with its left-right mirror.
+enum class TestTimeAugmentation { kNone, kFlip };
+// "none", "flip".
+std::string to_string(TestTimeAugmentation tta);
+// The inverse; throws UsageError (util/errors.h) naming the value otherwise.
+TestTimeAugmentation test_time_augmentation_from_string(const std::string& name);
 
 struct PredictOptions {
   std::string weights;                        // a checkpoint or a bare state_dict
   std::vector<std::filesystem::path> inputs;  // image files and folders (collect_image_files)
   int64_t top_k = 3;                          // classes shown per image, at most the model's
   int64_t batch_size = 100;                   // images decoded and classified at a time
-  std::string device = "cpu";                 // cpu, cuda or auto
-  std::string tta = "none";  // test-time augmentation: none, or flip (mean with the mirror)
-  bool json = false;         // JSON lines instead of a table
-  bool strict = false;       // a file that cannot be read stops the run instead of being skipped
+  DeviceChoice device = DeviceChoice::kCpu;
+  TestTimeAugmentation tta = TestTimeAugmentation::kNone;
+  bool json = false;    // JSON lines instead of a table
+  bool strict = false;  // a file that cannot be read stops the run instead of being skipped
   // oneDNN engine on the CPU where built (batch-1 latency ~4x LibTorch's); CUDA: LibTorch.
   InferenceEngine engine = default_inference_engine(torch::kCPU);
 };
-
-// The decoded images of `batch` as a uint8 N x 3 x 32 x 32 tensor (a copy).
-torch::Tensor batch_images(const ImageBatch& batch);
 
 // Logits, float32 N x classes on the CPU, of uint8 images N x 3 x 32 x 32 (the CIFAR layout,
 // as decode_images makes them): normalize_images, then `model` on `device` without grad.
@@ -54,7 +60,7 @@ struct PredictSummary {
 //   image      top-1             top-2
 //   cat.png    cat       0.9121  dog       0.0512
 // JSON: {"file": "cat.png", "predictions": [{"class": "cat", "index": 3,
-// "probability": 0.9121}, ...]}, most probable first. Throws std::invalid_argument for bad
+// "probability": 0.9121}, ...]}, most probable first. Throws UsageError for bad
 // options, std::runtime_error for a bad weights file or input path, and, with `strict`, for
 // the first file that cannot be read (before that file's batch is written).
 PredictSummary run_predict(const PredictOptions& options, std::ostream& out, std::ostream& log);

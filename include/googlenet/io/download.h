@@ -32,7 +32,8 @@ void download_file(const std::string& url, const std::filesystem::path& destinat
 
 // download_file into `dir` (created if needed) under the URL's file name, e.g.
 // dir/cifar-10-binary.tar.gz, which load_cifar10(dir, ...) reads as it is.
-// Returns the downloaded file's path.
+// Returns the downloaded file's path; throws UsageError (util/errors.h) for a URL that
+// ends in no file name.
 std::filesystem::path download_cifar10(const std::filesystem::path& dir,
                                        const std::string& url = kCifar10BinaryUrl,
                                        const std::string& expected_md5 = kCifar10BinaryMd5,

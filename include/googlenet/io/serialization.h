@@ -18,9 +18,9 @@ SavedValue torch_load(const std::string& path);
 
 // torch.save(value, path) as PyTorch >= 1.6 writes it, readable by torch.load in
 // 1.13 and 2.x (weights_only=True too; 1.13's weights_only reader cannot read
-// float values, only tensors, ints, bools and strings). Writes a temporary file in
-// the same folder, fsyncs and renames it over `path`, so a failure (full disk, ...)
-// throws std::runtime_error naming `path` and leaves any previous file untouched.
+// float values, only tensors, ints, bools and strings). Written through AtomicFile
+// (util/atomic_file.h), so a failure (full disk, ...) throws std::runtime_error naming
+// `path` and leaves any previous file untouched.
 // Tensors are saved as contiguous CPU copies.
 void torch_save(const std::string& path, const SavedValue& value);
 

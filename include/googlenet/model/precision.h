@@ -11,7 +11,7 @@ namespace googlenet {
 enum class Precision { kFloat32, kBFloat16 };
 
 std::string to_string(Precision precision);
-// "fp32" or "bf16"; throws std::invalid_argument naming the value otherwise.
+// "fp32" or "bf16"; throws UsageError (util/errors.h) naming the value otherwise.
 Precision precision_from_string(const std::string& name);
 
 // Autocast for the scope when `precision` is bf16 (nothing for fp32). Its cast

@@ -58,7 +58,7 @@ struct BenchOptions {
   // sums it per operation).
   std::string profile;
 
-  // Throws std::invalid_argument naming the first bad field.
+  // Throws UsageError (util/errors.h) naming the first bad flag.
   void validate() const;
 };
 
@@ -73,8 +73,5 @@ nlohmann::json run_bench(const BenchOptions& options, std::ostream& log);
 
 // The human-readable table of a run_bench() result.
 std::string format_bench(const nlohmann::json& result);
-
-// Writes `json` (indented) to `path`; throws std::runtime_error naming the file.
-void write_json(const nlohmann::json& json, const std::string& path);
 
 }  // namespace googlenet

@@ -56,11 +56,7 @@ class MetricsLog {
 };
 
 // Train/test loss (top panel) and test accuracy (bottom) against epoch, as a
-// self-contained SVG written atomically. Non-finite values leave gaps.
+// self-contained SVG written atomically (util/atomic_file.h). Non-finite values leave gaps.
 void write_training_plot(const std::filesystem::path& path, const std::vector<EpochRow>& rows);
-
-// Writes `content` to a temporary file beside `path` and renames it over `path`, so
-// readers never see a half-written file; throws std::runtime_error on failure.
-void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
 }  // namespace googlenet

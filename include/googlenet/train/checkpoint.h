@@ -2,7 +2,8 @@
 // stopped. Stored in PyTorch's torch.save format, so Python can torch.load them too:
 // {"model": state_dict, "momentum": {name: buffer}, "rng": uint8 generator state,
 //  "rank_rng": {rank: generator state} (multi-process runs only),
-//  "meta": JSON text (format, config, position, best accuracy, class names)}.
+//  "meta": JSON text (format, config, position, best accuracy, class names)}; the entry
+// names live in io/weights_file.h, which reads the weights back for `test` and `predict`.
 #pragma once
 
 #include <torch/torch.h>
@@ -38,17 +39,5 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkp
 // Throws naming the file when it is missing, not a checkpoint of this program
 // (e.g. a bare state_dict: use --init), or of an unknown format version.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
-
-// The model weights of a checkpoint or of a bare state_dict file (torch.save in
-// Python, or `googlenet export`), whichever `path` holds. `class_names`, when given,
-// receives the checkpoint's class names, or none for a bare state_dict.
-StateDict load_weights(const std::filesystem::path& path,
-                       std::vector<std::string>* class_names = nullptr);
-
-// `googlenet export`: the weights of a checkpoint (or state_dict file) written as a
-// bare state_dict, which the reference PyTorch module loads with strict=True. The
-// aux-head weights are left out unless `keep_aux` (the reference has no heads).
-void export_weights(const std::filesystem::path& from, const std::filesystem::path& to,
-                    bool keep_aux);
 
 }  // namespace googlenet

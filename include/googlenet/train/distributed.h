@@ -31,12 +31,12 @@ struct DistributedOptions {
   std::chrono::seconds timeout{300};
 
   bool enabled() const { return world_size > 1; }
-  // Throws std::invalid_argument naming the bad value (and the variable it came from).
+  // Throws UsageError (util/errors.h) naming the bad value (and the variable it came from).
   void validate() const;
 };
 
 // torchrun's contract: RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT. Unset
-// variables keep `defaults`; malformed ones throw std::invalid_argument.
+// variables keep `defaults`; malformed ones throw UsageError.
 DistributedOptions distributed_from_environment(DistributedOptions defaults = {});
 
 // One process's membership of the group. Every call is collective: all ranks make

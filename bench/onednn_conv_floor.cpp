@@ -21,7 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "googlenet/model/googlenet.h"
+#include "googlenet/model/network.h"
 
 namespace {
 
@@ -34,19 +34,14 @@ struct ConvShape {
   int64_t in, out, kernel, stride, padding, size;  // size: the input map's side
 };
 
-// The main path's convolutions: the stem, then each Inception block's six.
+// The main path's convolutions, in order, on the maps of a 32-px image.
 std::vector<ConvShape> googlenet_convs() {
-  std::vector<ConvShape> convs = {
-      {3, 64, 7, 2, 3, 32}, {64, 64, 1, 1, 0, 8}, {64, 192, 3, 1, 1, 8}};
-  for (size_t block = 0; block < googlenet::kInceptionTable.size(); ++block) {
-    const auto& c = googlenet::kInceptionTable[block];
-    const int64_t size = block < 2 ? 4 : block < 7 ? 2 : 1;  // stages 3, 4, 5
-    convs.push_back({c.in, c.c1, 1, 1, 0, size});
-    convs.push_back({c.in, c.c2_reduce, 1, 1, 0, size});
-    convs.push_back({c.c2_reduce, c.c2, 3, 1, 1, size});
-    convs.push_back({c.in, c.c3_reduce, 1, 1, 0, size});
-    convs.push_back({c.c3_reduce, c.c3, 5, 1, 2, size});
-    convs.push_back({c.in, c.c4, 1, 1, 0, size});
+  std::vector<ConvShape> convs;
+  for (const auto& layer : googlenet::resolve(googlenet::googlenet_network(), {3, 32, 32, 10})) {
+    for (const auto& c : layer.convs) {
+      // An Inception block's convs all run on its input's map size.
+      convs.push_back({c.in, c.out, c.kernel, c.stride, c.padding, layer.in_height});
+    }
   }
   return convs;
 }

@@ -73,19 +73,17 @@ class ParameterTable {
     for (const auto& item : model->named_modules()) modules_[item.key()] = item.value();
   }
 
-  FoldedConv conv(const std::string& name) const {
-    auto module = modules_.find(name);
-    const auto* conv = module == modules_.end() ? nullptr : module->second->as<torch::nn::Conv2d>();
-    if (conv == nullptr) throw std::logic_error("OneDnnInference: no Conv2d named " + name);
-    const auto& options = conv->options;
+  FoldedConv conv(const ConvSpec& spec) const {
     FoldedConv folded;
-    folded.stride = (*options.stride())[0];
-    std::tie(folded.padding_h, folded.padding_w) = conv_padding(*conv);
+    folded.stride = spec.stride;
+    folded.padding_h = folded.padding_w = spec.padding;
     torch::NoGradGuard no_grad;
-    folded.weight = conv->weight.detach().to(torch::kCPU, torch::kFloat32);
-    folded.bias = conv->bias.defined() ? conv->bias.detach().to(torch::kCPU, torch::kFloat32)
-                                       : torch::zeros({folded.weight.size(0)});
-    auto bn_module = modules_.find(name + "_bn");
+    folded.weight = tensor(spec.name + ".weight");
+    folded.bias = tensor(spec.name + ".bias");
+    if (folded.weight.sizes() != torch::IntArrayRef{spec.out, spec.in, spec.kernel, spec.kernel}) {
+      throw std::logic_error("OneDnnInference: " + spec.name + ".weight is not the network's");
+    }
+    auto bn_module = modules_.find(spec.name + "_bn");
     if (bn_module != modules_.end()) {
       const auto* bn = bn_module->second->as<torch::nn::BatchNorm2d>();
       const auto scale = (bn->weight / torch::sqrt(bn->running_var + bn->options.eps()))
@@ -111,23 +109,15 @@ class ParameterTable {
   std::unordered_map<std::string, std::shared_ptr<torch::nn::Module>> modules_;
 };
 
-// A stride-1 "same" convolution on a map smaller than its kernel reads zeros through
-// the outer taps: on an H-row map only the central 2H - 1 rows of taps ever meet an
-// input row (columns likewise). Cropping the kernel to them (and the padding with it)
-// gives the same output with fewer FLOPs, and keeps oneDNN on its optimised kernels,
-// which refuse padding wider than the map (GoogLeNet's 5x5 and 3x3 branches on the 1x1
-// and 2x2 maps of stages 4-5 of a 32-px image).
+// The convolution on the taps that meet an input of `height` x `width` (central_taps).
 FoldedConv crop_to_input(const FoldedConv& conv, int64_t height, int64_t width) {
   FoldedConv cropped = conv;
-  if (conv.stride != 1) return cropped;
   for (const int dim : {2, 3}) {
-    const int64_t kernel = conv.weight.size(dim);
     int64_t& padding = dim == 2 ? cropped.padding_h : cropped.padding_w;
-    const int64_t kept = std::min(kernel, 2 * (dim == 2 ? height : width) - 1);
-    if (kernel % 2 == 0 || padding != kernel / 2 || kept == kernel) continue;
-    const int64_t first = (kernel - kept) / 2;
-    cropped.weight = cropped.weight.slice(dim, first, first + kept);
-    padding = kept / 2;
+    const CentralTaps taps =
+        central_taps(conv.weight.size(dim), padding, conv.stride, dim == 2 ? height : width);
+    cropped.weight = cropped.weight.slice(dim, taps.first, taps.first + taps.kept);
+    padding = taps.padding;
   }
   cropped.weight = cropped.weight.contiguous();
   return cropped;
@@ -217,8 +207,9 @@ class Plan {
     return {dst, out_dims};
   }
 
-  Activation max_pool(const Activation& x, int64_t stride) {  // model.cpp's make_pool
-    return pool(x, dnnl::algorithm::pooling_max, 3, 3, stride, 1);
+  Activation max_pool(const Activation& x, const PoolSpec& spec) {
+    return pool(x, dnnl::algorithm::pooling_max, spec.kernel, spec.kernel, spec.stride,
+                spec.padding);
   }
 
   Activation concat(const std::vector<Activation>& parts) {
@@ -273,7 +264,8 @@ struct OneDnnInference::Impl {
   Precision precision;
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
-  // Folded weights in the order the plan consumes them.
+  Network network;  // the model's
+  // Folded weights of the main path's convolutions, by name.
   std::unordered_map<std::string, FoldedConv> convs;
   torch::Tensor fc_weight, fc_bias;
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool>, std::unique_ptr<Plan>> plans;
@@ -289,45 +281,54 @@ struct OneDnnInference::Impl {
     return *plans.emplace(key, std::move(plan)).first->second;
   }
 
-  // GoogLeNetImpl::forward_all's main path, layer by layer (src/model/googlenet.cpp).
+  // The main path of the network, layer by layer, up to the classifier's features.
   void build(Plan& plan, const memory::dims& dims, bool channels_last) {
     auto conv = [&](const Plan::Activation& x, const std::string& name) {
       return plan.conv_relu(x, convs.at(name));
     };
     auto x = plan.input(dims, channels_last);
-    x = conv(x, "stage1.0");
-    x = plan.max_pool(x, 2);
-    x = conv(x, "stage2.0");
-    x = conv(x, "stage2.2");
-    x = plan.max_pool(x, 2);
-    for (const auto& [stage, blocks] :
-         std::vector<std::pair<std::string, int>>{{"stage3", 2}, {"stage4", 5}, {"stage5", 2}}) {
-      for (int i = 0; i < blocks; ++i) {
-        const std::string block = stage + "." + std::to_string(i) + ".";
-        const auto branch1 = conv(x, block + "p1_1");
-        const auto branch2 = conv(conv(x, block + "p2_1"), block + "p2_2");
-        const auto branch3 = conv(conv(x, block + "p3_1"), block + "p3_2");
-        const auto branch4 = conv(plan.max_pool(x, 1), block + "p4_2");
-        x = plan.concat({branch1, branch2, branch3, branch4});
+    for (const LayerSpec& layer : network) {
+      const std::string& name = layer.name;
+      switch (layer.kind) {
+        case LayerKind::kConv:
+          x = conv(x, name);
+          break;
+        case LayerKind::kMaxPool:
+          x = plan.max_pool(x, layer.pool());
+          break;
+        case LayerKind::kInception: {
+          const auto branch1 = conv(x, name + ".p1_1");
+          const auto branch2 = conv(conv(x, name + ".p2_1"), name + ".p2_2");
+          const auto branch3 = conv(conv(x, name + ".p3_1"), name + ".p3_2");
+          const auto branch4 = conv(plan.max_pool(x, kInceptionPool), name + ".p4_2");
+          x = plan.concat({branch1, branch2, branch3, branch4});
+          break;
+        }
+        case LayerKind::kAuxHead:  // training-only
+          break;
+        case LayerKind::kGlobalAvgPool:
+          plan.features(x);
+          break;
+        case LayerKind::kLinear:  // forward() applies it to the features
+          break;
       }
-      if (stage != "stage5") x = plan.max_pool(x, 2);
     }
-    plan.features(x);
   }
 };
 
 OneDnnInference::OneDnnInference(GoogLeNet& model, Precision precision)
     : impl_(std::make_unique<Impl>()) {
   impl_->precision = precision;
+  const auto& options = model->options();
+  impl_->network = options.network;
   const ParameterTable table(model);
-  for (const auto& item : model->named_modules()) {
-    if (item.value()->as<torch::nn::Conv2d>() == nullptr) continue;
-    const std::string& name = item.key();
-    if (name.rfind("aux", 0) == 0) continue;  // training-only heads
-    impl_->convs.emplace(name, table.conv(name));
+  for (const auto& layer :
+       resolve(options.network, {options.in_channels, 0, 0, options.num_classes})) {
+    for (const auto& conv : layer.convs) impl_->convs.emplace(conv.name, table.conv(conv));
   }
-  impl_->fc_weight = table.tensor("fc.weight");
-  impl_->fc_bias = table.tensor("fc.bias");
+  const std::string& fc = options.network.back().name;  // the classifier (kLinear)
+  impl_->fc_weight = table.tensor(fc + ".weight");
+  impl_->fc_bias = table.tensor(fc + ".bias");
 }
 
 torch::Tensor OneDnnInference::forward(const torch::Tensor& images) {

@@ -141,14 +141,14 @@ constexpr int64_t kGemmMaxPixels = 4;
 // with its outer taps (GoogLeNet's 5x5 and 3x3 branches on the 2x2 and 1x1 maps of
 // stages 4-5 of a 32-px image): their gradient is exactly zero. Such a layer runs on
 // the central taps alone (oneDNN has only reference kernels for padding wider than the
-// map: ~40% of the step without this), and keeps its full weights in plain oihw order
+// map: ~40% of the step without this; central_taps), and keeps its full weights in plain oihw order
 // (weight decay still reaches the outer taps, as in LibTorch); the central taps are
 // read through a strided view each step, and their gradient written back through it.
 struct ConvLayer {
   std::string name;                 // state_dict prefix, e.g. "stage3.0.p2_2"
   torch::nn::Conv2dImpl* module{};  // the model's, for its bias and for syncing
   int64_t in = 0, out = 0, kernel_h = 0, kernel_w = 0, stride = 1, padding_h = 0, padding_w = 0;
-  bool reads_images = false;  // stage1.0: plain NCHW input, no input gradient
+  bool reads_images = false;  // the network's first layer: plain NCHW input, no input gradient
   // Mixed precision (ConvPrimitives): every pass on bf16 copies. On every map: the
   // 2x2 and 1x1 maps of stages 4-5 gain too (Zen 5, forward and backward-data in bf16:
   // on stages 1-3 alone +13% a step, on all layers +23%; docs/engines.md).
@@ -157,6 +157,7 @@ struct ConvLayer {
   bool has_layout = false;
   int64_t height = 0, width = 0;                             // the input map the engine trains on
   int64_t kept_h = 0, kept_w = 0, first_h = 0, first_w = 0;  // central taps run
+  int64_t run_padding_h = 0, run_padding_w = 0;              // the padding they run with
   bool cropped = false;
   memory::desc plain_weights;  // O x I x kh x kw (oihw)
   memory::desc weights;        // the forward kernel's layout, or oihw when cropped
@@ -195,15 +196,10 @@ struct ConvLayer {
 
   void fix_layout(int64_t h, int64_t w) {
     height = h, width = w;
-    auto crop = [&](int64_t kernel, int64_t padding, int64_t size, int64_t& kept, int64_t& first) {
-      kept = kernel;
-      if (stride == 1 && kernel % 2 == 1 && padding == kernel / 2) {
-        kept = std::min(kernel, 2 * size - 1);
-      }
-      first = (kernel - kept) / 2;
-    };
-    crop(kernel_h, padding_h, h, kept_h, first_h);
-    crop(kernel_w, padding_w, w, kept_w, first_w);
+    const CentralTaps rows = googlenet::central_taps(kernel_h, padding_h, stride, h);
+    const CentralTaps columns = googlenet::central_taps(kernel_w, padding_w, stride, w);
+    kept_h = rows.kept, first_h = rows.first, run_padding_h = rows.padding;
+    kept_w = columns.kept, first_w = columns.first, run_padding_w = columns.padding;
     cropped = kept_h != kernel_h || kept_w != kernel_w;
     plain_weights = memory::desc({out, in, kernel_h, kernel_w}, DataType::f32, Tag::oihw);
     central_taps = memory::desc({out, in, kept_h, kept_w}, DataType::f32,
@@ -212,9 +208,9 @@ struct ConvLayer {
 
   // Merged layers: gives every part its chunk of `weight` (filled from the part's
   // module) when the chosen layout keeps output channels outermost in blocks that the
-  // parts' boundaries do not cut (OIhw16i16o and the like; c1 and c2_reduce are
-  // multiples of 16 in every block). Checked by reordering the merged buffer back to
-  // oihw; false (the parts then run as layers of their own) if anything differs.
+  // parts' boundaries do not cut (OIhw16i16o and the like; only blocks whose c1 and
+  // c2_reduce are multiples of 16 are merged). Checked by reordering the merged buffer
+  // back to oihw; false (the parts then run as layers of their own) if anything differs.
   bool attach_parts() {
     const dnnl_memory_desc_t& data = weights.data;
     if (data.format_kind != dnnl_blocked || data.ndims != 4 || data.offset0 != 0 ||
@@ -348,11 +344,9 @@ struct ConvLayer {
     auto found = by_batch.find(n);
     if (found != by_batch.end()) return found->second;
 
-    const int64_t pad_h = cropped ? kept_h / 2 : padding_h;
-    const int64_t pad_w = cropped ? kept_w / 2 : padding_w;
-    const int64_t out_h = (h + 2 * pad_h - kept_h) / stride + 1;
-    const int64_t out_w = (w + 2 * pad_w - kept_w) / stride + 1;
-    const memory::dims strides{stride, stride}, padding{pad_h, pad_w};
+    const int64_t out_h = (h + 2 * run_padding_h - kept_h) / stride + 1;
+    const int64_t out_w = (w + 2 * run_padding_w - kept_w) / stride + 1;
+    const memory::dims strides{stride, stride}, padding{run_padding_h, run_padding_w};
     const memory::desc any_weights({out, in, kept_h, kept_w}, DataType::f32, Tag::any);
     const auto direct = dnnl::algorithm::convolution_direct;
     ConvPrimitives p;
@@ -678,13 +672,17 @@ struct MergedConvReluFunction : public torch::autograd::Function<MergedConvReluF
   }
 };
 
-// 3x3 max pooling (model.cpp's make_pool) on a blocked activation: viewed as
-// (N * C/16) x 16 x H x W in channels-last order, which LibTorch's pooling reads as is.
-torch::Tensor max_pool(const torch::Tensor& x, int64_t stride) {
+// Max pooling on a blocked activation: viewed as (N * C/16) x 16 x H x W in
+// channels-last order, which LibTorch's pooling reads as is.
+torch::Tensor max_pool(const torch::Tensor& x, const PoolSpec& spec) {
   const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  if (h == 1 && w == 1 && stride == 1) return x;  // every window is the one pixel (stage 5)
+  // A 1x1 map pooled to 1x1 (stage 5's): the one window holds the one pixel (padding
+  // is at most half the kernel).
+  const int64_t out_side = (1 + 2 * spec.padding - spec.kernel) / spec.stride + 1;
+  if (h == 1 && w == 1 && out_side == 1) return x;
   const auto view = x.view({n * c, h, w, kBlock}).permute({0, 3, 1, 2});
-  const auto pooled = torch::max_pool2d(view, {3, 3}, {stride, stride}, {1, 1});
+  const auto pooled = torch::max_pool2d(view, {spec.kernel, spec.kernel},
+                                        {spec.stride, spec.stride}, {spec.padding, spec.padding});
   return pooled.permute({0, 2, 3, 1}).reshape({n, c, pooled.size(2), pooled.size(3), kBlock});
 }
 
@@ -693,10 +691,32 @@ torch::Tensor to_nchw(const torch::Tensor& x) {
   return x.permute({0, 1, 4, 2, 3}).reshape({x.size(0), x.size(1) * kBlock, x.size(2), x.size(3)});
 }
 
+// The first layer whose channels the blocked layout cannot carry, or nullptr:
+// torch::cat along the blocks concatenates an Inception block's branches only when each
+// is whole blocks, and the aux heads and the global pool read their input unpadded.
+const ResolvedLayer* misfit_for_blocks(const std::vector<ResolvedLayer>& layers) {
+  for (const auto& layer : layers) {
+    const auto& c = layer.spec.inception;
+    switch (layer.spec.kind) {
+      case LayerKind::kInception:
+        if (c.c1 % kBlock || c.c2 % kBlock || c.c3 % kBlock || c.c4 % kBlock) return &layer;
+        break;
+      case LayerKind::kAuxHead:
+      case LayerKind::kGlobalAvgPool:
+        if (layer.in_channels % kBlock) return &layer;
+        break;
+      default:
+        break;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 struct OneDnnTraining::Impl {
   GoogLeNet model{nullptr};
+  Network network;  // the model's
   std::vector<std::unique_ptr<ConvLayer>> layers;
   std::unordered_map<std::string, ConvLayer*> by_name;    // "stage3.0.p2_2"
   std::unordered_map<std::string, ConvLayer*> by_weight;  // "stage3.0.p2_2.weight"
@@ -704,7 +724,8 @@ struct OneDnnTraining::Impl {
   // whose merged layout could not be split is dropped at the first forward.
   std::unordered_map<std::string, std::unique_ptr<ConvLayer>> merged;
   std::shared_ptr<torch::nn::LinearImpl> fc;
-  std::shared_ptr<AuxHeadImpl> aux1, aux2;
+  std::vector<std::shared_ptr<AuxHeadImpl>>
+      aux_heads;  // in the table's order, if the model has them
 
   torch::Tensor conv(const std::string& name, const torch::Tensor& x) {
     ConvLayer* layer = by_name.at(name);
@@ -729,35 +750,47 @@ struct OneDnnTraining::Impl {
             {parts[0]->out / kBlock, parts[1]->out / kBlock, blocks(parts[2]->out)}, /*dim=*/1);
         return torch::cat(
             {branches[0], conv(block + ".p2_2", branches[1]), conv(block + ".p3_2", branches[2]),
-             conv(block + ".p4_2", max_pool(x, 1))},
+             conv(block + ".p4_2", max_pool(x, kInceptionPool))},
             /*dim=*/1);
       }
       merged.erase(found);
     }
-    return torch::cat(
-        {conv(block + ".p1_1", x), conv(block + ".p2_2", conv(block + ".p2_1", x)),
-         conv(block + ".p3_2", conv(block + ".p3_1", x)), conv(block + ".p4_2", max_pool(x, 1))},
-        /*dim=*/1);
+    return torch::cat({conv(block + ".p1_1", x), conv(block + ".p2_2", conv(block + ".p2_1", x)),
+                       conv(block + ".p3_2", conv(block + ".p3_1", x)),
+                       conv(block + ".p4_2", max_pool(x, kInceptionPool))},
+                      /*dim=*/1);
   }
 
-  // GoogLeNetImpl::forward_all (src/model/googlenet.cpp), layer by layer.
+  // GoogLeNetImpl::forward_all (src/model/googlenet.cpp): the same table, layer by layer.
   GoogLeNetOutput forward_all(const torch::Tensor& images) {
     GoogLeNetOutput out;
     const bool with_aux = model->options().aux_heads && model->is_training();
-    auto x = conv("stage1.0", images.contiguous());
-    x = max_pool(x, 2);
-    x = conv("stage2.2", conv("stage2.0", x));
-    x = max_pool(x, 2);
-    x = inception("stage3.1", inception("stage3.0", x));
-    x = max_pool(x, 2);
-    x = inception("stage4.0", x);
-    if (with_aux) out.aux1 = aux1->forward(to_nchw(x));
-    x = inception("stage4.3", inception("stage4.2", inception("stage4.1", x)));
-    if (with_aux) out.aux2 = aux2->forward(to_nchw(x));
-    x = max_pool(inception("stage4.4", x), 2);
-    x = inception("stage5.1", inception("stage5.0", x));
-    const auto features = x.mean({2, 3}).reshape({x.size(0), -1});  // N x 1024
-    out.logits = fc->forward(features);
+    torch::Tensor* aux_outputs[] = {&out.aux1, &out.aux2};
+    size_t aux = 0;
+    torch::Tensor x = images.contiguous();
+    for (const LayerSpec& layer : network) {
+      switch (layer.kind) {
+        case LayerKind::kConv:
+          x = conv(layer.name, x);
+          break;
+        case LayerKind::kMaxPool:
+          x = max_pool(x, layer.pool());
+          break;
+        case LayerKind::kInception:
+          x = inception(layer.name, x);
+          break;
+        case LayerKind::kAuxHead:
+          if (with_aux) *aux_outputs[aux] = aux_heads[aux]->forward(to_nchw(x));
+          ++aux;
+          break;
+        case LayerKind::kGlobalAvgPool:
+          x = x.mean({2, 3}).reshape({x.size(0), -1});  // N x C
+          break;
+        case LayerKind::kLinear:
+          out.logits = fc->forward(x);
+          break;
+      }
+    }
     return out;
   }
 };
@@ -781,47 +814,64 @@ OneDnnTraining::OneDnnTraining(GoogLeNet model, const std::vector<int64_t>& inpu
           "--train-engine onednn trains float32 models on the CPU; use --train-engine libtorch");
     }
   }
+  const auto resolved = resolve(
+      options.network, {options.in_channels, input_shape[2], input_shape[3], options.num_classes});
+  if (const auto* misfit = misfit_for_blocks(resolved)) {
+    throw std::invalid_argument("--train-engine onednn: layer '" + misfit->spec.name +
+                                "' has channels that are not multiples of " +
+                                std::to_string(kBlock) +
+                                " (Inception branches, aux-head and pool inputs); use "
+                                "--train-engine libtorch");
+  }
   impl_->model = model;
-  for (const auto& item : model->named_children()) {
-    if (item.key() == "fc")
-      impl_->fc = std::dynamic_pointer_cast<torch::nn::LinearImpl>(item.value());
-    if (item.key() == "aux1") impl_->aux1 = std::dynamic_pointer_cast<AuxHeadImpl>(item.value());
-    if (item.key() == "aux2") impl_->aux2 = std::dynamic_pointer_cast<AuxHeadImpl>(item.value());
-  }
-  for (const auto& item : model->named_modules()) {
-    auto* conv = item.value()->as<torch::nn::Conv2d>();
-    if (conv == nullptr || item.key().rfind("aux", 0) == 0) continue;
-    auto layer = std::make_unique<ConvLayer>();
-    layer->name = item.key();
-    layer->module = conv;
-    layer->out = conv->options.out_channels();
-    layer->in = conv->options.in_channels();
-    layer->kernel_h = (*conv->options.kernel_size())[0];
-    layer->kernel_w = (*conv->options.kernel_size())[1];
-    layer->stride = (*conv->options.stride())[0];
-    std::tie(layer->padding_h, layer->padding_w) = conv_padding(*conv);
-    layer->reads_images = layer->name == "stage1.0";
-    layer->mixed_precision = precision == Precision::kBFloat16;
-    impl_->by_name[layer->name] = layer.get();
-    impl_->by_weight[layer->name + ".weight"] = layer.get();
-    impl_->layers.push_back(std::move(layer));
-  }
-  for (const auto& item : model->named_modules()) {
-    if (item.value()->as<InceptionImpl>() == nullptr) continue;
-    auto layer = std::make_unique<ConvLayer>();
-    layer->name = item.key() + ".p1_1+p2_1+p3_1";
-    for (const char* branch : {".p1_1", ".p2_1", ".p3_1"}) {
-      ConvLayer* part = impl_->by_name.at(item.key() + branch);
-      const bool pointwise = part->kernel_h == 1 && part->kernel_w == 1 && part->stride == 1 &&
-                             part->padding_h == 0 && part->padding_w == 0;
-      if (!pointwise) throw std::logic_error(part->name + ": expected a 1x1 convolution");
-      layer->parts.push_back(part);
-      layer->out += part->out;
-      layer->in = part->in;
+  impl_->network = options.network;
+  const auto modules = model->named_modules();
+  auto module = [&](const std::string& name) {
+    const auto* found = modules.find(name);
+    if (found == nullptr)
+      throw std::logic_error("oneDNN training engine: the model has no " + name);
+    return *found;
+  };
+  for (const auto& resolved_layer : resolved) {
+    const LayerSpec& spec = resolved_layer.spec;
+    if (spec.kind == LayerKind::kLinear) {
+      impl_->fc = std::dynamic_pointer_cast<torch::nn::LinearImpl>(module(spec.name));
     }
-    layer->kernel_h = layer->kernel_w = 1;
-    layer->mixed_precision = precision == Precision::kBFloat16;
-    impl_->merged[item.key()] = std::move(layer);
+    if (spec.kind == LayerKind::kAuxHead && options.aux_heads) {
+      impl_->aux_heads.push_back(std::dynamic_pointer_cast<AuxHeadImpl>(module(spec.name)));
+    }
+    for (const ConvSpec& conv : resolved_layer.convs) {
+      auto layer = std::make_unique<ConvLayer>();
+      layer->name = conv.name;
+      layer->module = module(conv.name)->as<torch::nn::Conv2d>();
+      if (layer->module == nullptr) throw std::logic_error(conv.name + " is not a Conv2d");
+      layer->out = conv.out;
+      layer->in = conv.in;
+      layer->kernel_h = layer->kernel_w = conv.kernel;
+      layer->stride = conv.stride;
+      layer->padding_h = layer->padding_w = conv.padding;
+      layer->reads_images = &resolved_layer == &resolved.front();
+      layer->mixed_precision = precision == Precision::kBFloat16;
+      impl_->by_name[layer->name] = layer.get();
+      impl_->by_weight[layer->name + ".weight"] = layer.get();
+      impl_->layers.push_back(std::move(layer));
+    }
+    // The block's 1x1 convolutions that read its input, as one; their outputs are split
+    // along whole blocks (ConvLayer::attach_parts).
+    const auto& c = spec.inception;
+    if (spec.kind == LayerKind::kInception && c.c1 % kBlock == 0 && c.c2_reduce % kBlock == 0) {
+      auto layer = std::make_unique<ConvLayer>();
+      layer->name = spec.name + ".p1_1+p2_1+p3_1";
+      for (const char* branch : {".p1_1", ".p2_1", ".p3_1"}) {
+        ConvLayer* part = impl_->by_name.at(spec.name + branch);
+        layer->parts.push_back(part);
+        layer->out += part->out;
+        layer->in = part->in;
+      }
+      layer->kernel_h = layer->kernel_w = 1;
+      layer->mixed_precision = precision == Precision::kBFloat16;
+      impl_->merged[spec.name] = std::move(layer);
+    }
   }
   // One pass on a batch of the training shape picks every weight layout.
   torch::NoGradGuard no_grad;

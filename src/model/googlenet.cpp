@@ -2,35 +2,14 @@
 // and the weight-initialisation schemes.
 #include "googlenet/model/googlenet.h"
 
-#include <torch/version.h>
-
 namespace googlenet {
 
 namespace nn = torch::nn;
 
-// Szegedy et al., "Going deeper with convolutions", Table 1: #1x1, #3x3 reduce,
-// #3x3, #5x5 reduce, #5x5, pool proj.
-const std::array<InceptionConfig, 9> kInceptionTable = {{
-    {192, 64, 96, 128, 16, 32, 32},      // 3a
-    {256, 128, 128, 192, 32, 96, 64},    // 3b
-    {480, 192, 96, 208, 16, 48, 64},     // 4a
-    {512, 160, 112, 224, 24, 64, 64},    // 4b
-    {512, 128, 128, 256, 24, 64, 64},    // 4c
-    {512, 112, 144, 288, 32, 64, 64},    // 4d
-    {528, 256, 160, 320, 32, 128, 128},  // 4e
-    {832, 256, 160, 320, 32, 128, 128},  // 5a
-    {832, 384, 192, 384, 48, 128, 128},  // 5b
-}};
-
 namespace {
 
-nn::Conv2d make_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
-                     int64_t padding = 0) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding));
-}
-
-nn::MaxPool2d make_pool(int64_t stride) {
-  return nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(stride).padding(1));
+nn::Conv2d make_conv(const ConvSpec& c) {
+  return nn::Conv2d(nn::Conv2dOptions(c.in, c.out, c.kernel).stride(c.stride).padding(c.padding));
 }
 
 // Registers `unit.conv` as `name` on `owner` (and its BN as `name_bn`).
@@ -42,6 +21,29 @@ void register_unit(nn::Module& owner, const std::string& name, ConvUnit& unit, n
   }
 }
 
+// The module that holds the layer `name` and the layer's name there: the reference
+// wraps each stage in nn.Sequential, so "stage2.2" is child "2" of a plain container
+// "stage2" of `root` (made on first use), which gives the same state_dict names.
+std::pair<nn::Module*, std::string> owner_of(nn::Module& root, const std::string& name) {
+  nn::Module* owner = &root;
+  size_t begin = 0;
+  for (size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', begin)) {
+    const std::string part = name.substr(begin, dot - begin);
+    const auto children = owner->named_children();
+    const auto* child = children.find(part);
+    owner = child != nullptr ? child->get()
+                             : owner->register_module(part, std::make_shared<nn::Module>()).get();
+    begin = dot + 1;
+  }
+  return {owner, name.substr(begin)};
+}
+
+template <typename Holder>
+Holder register_at(nn::Module& root, const std::string& name, Holder module) {
+  auto [owner, leaf] = owner_of(root, name);
+  return owner->register_module(leaf, module);
+}
+
 }  // namespace
 
 torch::Tensor ConvUnit::operator()(const torch::Tensor& x) {
@@ -50,15 +52,17 @@ torch::Tensor ConvUnit::operator()(const torch::Tensor& x) {
   return torch::relu(y);
 }
 
-InceptionImpl::InceptionImpl(const InceptionConfig& c, bool batch_norm) {
-  register_unit(*this, "p1_1", p1_1_, make_conv(c.in, c.c1, 1), batch_norm);
-  register_unit(*this, "p2_1", p2_1_, make_conv(c.in, c.c2_reduce, 1), batch_norm);
-  register_unit(*this, "p2_2", p2_2_, make_conv(c.c2_reduce, c.c2, 3, 1, 1), batch_norm);
-  register_unit(*this, "p3_1", p3_1_, make_conv(c.in, c.c3_reduce, 1), batch_norm);
-  // 5x5 as in the paper and the reference (torchvision uses 3x3 here).
-  register_unit(*this, "p3_2", p3_2_, make_conv(c.c3_reduce, c.c3, 5, 1, 2), batch_norm);
-  p4_1_ = register_module("p4_1", make_pool(/*stride=*/1));
-  register_unit(*this, "p4_2", p4_2_, make_conv(c.in, c.c4, 1), batch_norm);
+InceptionImpl::InceptionImpl(const InceptionConfig& config, bool batch_norm) {
+  const auto c = inception_convs(config);  // p1_1, p2_1, p2_2, p3_1, p3_2, p4_2
+  register_unit(*this, c[0].name, p1_1_, make_conv(c[0]), batch_norm);
+  register_unit(*this, c[1].name, p2_1_, make_conv(c[1]), batch_norm);
+  register_unit(*this, c[2].name, p2_2_, make_conv(c[2]), batch_norm);
+  register_unit(*this, c[3].name, p3_1_, make_conv(c[3]), batch_norm);
+  register_unit(*this, c[4].name, p3_2_, make_conv(c[4]), batch_norm);
+  p4_1_ = register_module("p4_1", nn::MaxPool2d(nn::MaxPool2dOptions(kInceptionPool.kernel)
+                                                    .stride(kInceptionPool.stride)
+                                                    .padding(kInceptionPool.padding)));
+  register_unit(*this, c[5].name, p4_2_, make_conv(c[5]), batch_norm);
 }
 
 torch::Tensor InceptionImpl::forward(const torch::Tensor& x) {
@@ -67,7 +71,7 @@ torch::Tensor InceptionImpl::forward(const torch::Tensor& x) {
 }
 
 AuxHeadImpl::AuxHeadImpl(int64_t in_channels, int64_t num_classes) {
-  conv_ = register_module("conv", make_conv(in_channels, 128, 1));
+  conv_ = register_module("conv", make_conv({"conv", in_channels, 128, 1, 1, 0}));
   fc1_ = register_module("fc1", nn::Linear(128 * 2 * 2, 1024));
   dropout_ = register_module("dropout", nn::Dropout(0.7));
   fc2_ = register_module("fc2", nn::Linear(1024, num_classes));
@@ -82,36 +86,26 @@ torch::Tensor AuxHeadImpl::forward(const torch::Tensor& x) {
 
 GoogLeNetImpl::GoogLeNetImpl(const ModelOptions& options) : options_(options) {
   const bool bn = options.batch_norm;
-  auto stage = [this](const std::string& name) {
-    return register_module(name, std::make_shared<nn::Module>());
-  };
-  // The paper's 224-px stem applied unchanged to 32-px CIFAR images, as in the
-  // reference: the maps shrink 32 -> 16 -> 8 -> 4 -> 2 -> 1 over the five stages
-  // (the paper's 224 -> 56 -> 28 -> 14 -> 7). The paper's LRN layers are omitted,
-  // as in the reference.
-  auto stage1 = stage("stage1");
-  register_unit(*stage1, "0", stem7x7_, make_conv(options.in_channels, 64, 7, 2, 3), bn);
-  auto stage2 = stage("stage2");
-  register_unit(*stage2, "0", stem1x1_, make_conv(64, 64, 1), bn);
-  register_unit(*stage2, "2", stem3x3_, make_conv(64, 192, 3, 1, 1), bn);
-
-  // Inception blocks keep the reference's Sequential indices: stage3.0-1,
-  // stage4.0-4, stage5.0-1.
-  const std::array<std::pair<const char*, int>, 3> stages = {
-      {{"stage3", 2}, {"stage4", 5}, {"stage5", 2}}};
-  size_t block = 0;
-  for (const auto& [name, count] : stages) {
-    auto container = stage(name);
-    for (int i = 0; i < count; ++i, ++block) {
-      blocks_.push_back(
-          container->register_module(std::to_string(i), Inception(kInceptionTable[block], bn)));
+  // Channels only: the modules do not depend on the map size.
+  const auto resolved = resolve(options.network, {options.in_channels, 0, 0, options.num_classes});
+  for (const auto& r : resolved) {
+    Layer layer{r.spec};
+    const std::string& name = r.spec.name;
+    if (r.spec.kind == LayerKind::kConv) {
+      auto [owner, leaf] = owner_of(*this, name);
+      register_unit(*owner, leaf, layer.conv, make_conv(r.convs.front()), bn);
+    } else if (r.spec.kind == LayerKind::kInception) {
+      layer.block = register_at(*this, name, Inception(r.spec.inception, bn));
+    } else if (r.spec.kind == LayerKind::kLinear) {
+      layer.linear = register_at(*this, name, nn::Linear(r.in_channels, r.out_channels));
     }
+    layers_.push_back(layer);
   }
-  pool_ = make_pool(/*stride=*/2);  // parameter-free, shared by the stages
-  fc_ = register_module("fc", nn::Linear(1024, options.num_classes));
-  if (options.aux_heads) {
-    aux1_ = register_module("aux1", AuxHead(kInceptionTable[3].in, options.num_classes));
-    aux2_ = register_module("aux2", AuxHead(kInceptionTable[6].in, options.num_classes));
+  // After the main path, as the reference registers them.
+  for (size_t i = 0; i < resolved.size() && options.aux_heads; ++i) {
+    if (resolved[i].spec.kind != LayerKind::kAuxHead) continue;
+    layers_[i].aux = register_at(*this, resolved[i].spec.name,
+                                 AuxHead(resolved[i].in_channels, options.num_classes));
   }
 }
 
@@ -119,41 +113,42 @@ GoogLeNetOutput GoogLeNetImpl::forward_all(const torch::Tensor& input,
                                            const LayerObserver& observe) {
   GoogLeNetOutput out;
   const bool with_aux = options_.aux_heads && is_training();
-  auto layer = [&](const char* name, const char* kind, const nn::Module* module, torch::Tensor y) {
-    if (observe) observe(name, kind, module, y);
-    return y;
-  };
-  auto conv = [&](const char* name, ConvUnit& unit, const torch::Tensor& x) {
-    return layer(name, unit.bn ? "Conv2d+BN+ReLU" : "Conv2d+ReLU", unit.conv.get(), unit(x));
-  };
-  auto block = [&](const char* name, size_t index, const torch::Tensor& x) {
-    return layer(name, "Inception", blocks_[index].get(), blocks_[index](x));
-  };
-  auto pool = [&](const char* name, const torch::Tensor& x) {
-    return layer(name, "MaxPool2d", nullptr, pool_(x));
-  };
-
-  auto x = conv("stage1.0", stem7x7_, input);  // N x 64 x 16 x 16
-  x = pool("stage1.2", x);                     // N x 64 x 8 x 8
-  x = conv("stage2.0", stem1x1_, x);           // N x 64 x 8 x 8
-  x = conv("stage2.2", stem3x3_, x);           // N x 192 x 8 x 8
-  x = pool("stage2.4", x);                     // N x 192 x 4 x 4
-  x = block("stage3.0", 0, x);                 // N x 256 x 4 x 4
-  x = block("stage3.1", 1, x);                 // N x 480 x 4 x 4
-  x = pool("stage3.2", x);                     // N x 480 x 2 x 2
-  x = block("stage4.0", 2, x);                 // N x 512 x 2 x 2 (4a)
-  if (with_aux) out.aux1 = layer("aux1", "AuxHead", aux1_.get(), aux1_(x));
-  x = block("stage4.1", 3, x);  // N x 512 x 2 x 2
-  x = block("stage4.2", 4, x);  // N x 512 x 2 x 2
-  x = block("stage4.3", 5, x);  // N x 528 x 2 x 2 (4d)
-  if (with_aux) out.aux2 = layer("aux2", "AuxHead", aux2_.get(), aux2_(x));
-  x = block("stage4.4", 6, x);  // N x 832 x 2 x 2
-  x = pool("stage4.5", x);      // N x 832 x 1 x 1
-  x = block("stage5.0", 7, x);  // N x 832 x 1 x 1
-  x = block("stage5.1", 8, x);  // N x 1024 x 1 x 1
-  x = layer("stage5.2", "AdaptiveAvgPool2d+Flatten", nullptr,
-            torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));  // N x 1024
-  out.logits = layer("fc", "Linear", fc_.get(), fc_(x));        // N x num_classes
+  torch::Tensor* aux_outputs[] = {&out.aux1, &out.aux2};  // in the table's order
+  size_t aux = 0;
+  torch::Tensor x = input;
+  for (auto& layer : layers_) {
+    auto observed = [&](const char* kind, const nn::Module* module, torch::Tensor y) {
+      if (observe) observe(layer.spec.name, kind, module, y);
+      return y;
+    };
+    switch (layer.spec.kind) {
+      case LayerKind::kConv:
+        x = observed(layer.conv.bn ? "Conv2d+BN+ReLU" : "Conv2d+ReLU", layer.conv.conv.get(),
+                     layer.conv(x));
+        break;
+      case LayerKind::kMaxPool: {
+        const PoolSpec pool = layer.spec.pool();
+        x = observed("MaxPool2d", nullptr,
+                     torch::max_pool2d(x, {pool.kernel, pool.kernel}, {pool.stride, pool.stride},
+                                       {pool.padding, pool.padding}));
+        break;
+      }
+      case LayerKind::kInception:
+        x = observed("Inception", layer.block.get(), layer.block(x));
+        break;
+      case LayerKind::kAuxHead:
+        if (with_aux) *aux_outputs[aux] = observed("AuxHead", layer.aux.get(), layer.aux(x));
+        ++aux;
+        break;
+      case LayerKind::kGlobalAvgPool:
+        x = observed("AdaptiveAvgPool2d+Flatten", nullptr,
+                     torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
+        break;
+      case LayerKind::kLinear:
+        out.logits = observed("Linear", layer.linear.get(), layer.linear(x));
+        break;
+    }
+  }
   return out;
 }
 
@@ -189,16 +184,6 @@ TrainingLoss training_loss(const GoogLeNetOutput& output, const torch::Tensor& l
                                                 torch::cross_entropy_loss(output.aux2, labels));
   }
   return loss;
-}
-
-std::pair<int64_t, int64_t> conv_padding(const torch::nn::Conv2dImpl& conv) {
-  // Conv2dOptions::padding is a c10::variant in LibTorch 1.x, a std::variant in 2.x.
-#if TORCH_VERSION_MAJOR >= 2
-  const auto& padding = std::get<torch::ExpandingArray<2>>(conv.options.padding());
-#else
-  const auto& padding = c10::get<torch::ExpandingArray<2>>(conv.options.padding());
-#endif
-  return {(*padding)[0], (*padding)[1]};
 }
 
 void to_channels_last(torch::nn::Module& module) {

@@ -1,6 +1,7 @@
 // The oneDNN inference engine against PyTorch's golden logits and against the LibTorch
-// model it was built from: with and without batch norm, NCHW and channels-last input,
-// several batch sizes through one engine, bf16 close to fp32, and its errors.
+// model it was built from: with and without batch norm, on a modified network table,
+// NCHW and channels-last input, several batch sizes through one engine, bf16 close to
+// fp32, and its errors.
 #include <gtest/gtest.h>
 
 #include "googlenet/data/augment.h"
@@ -10,6 +11,7 @@
 #include "googlenet/io/serialization.h"
 #include "googlenet/io/state_dict.h"
 #include "googlenet/util/cpu.h"
+#include "model/network_variants.h"
 #include "test_util.h"
 
 namespace googlenet {
@@ -58,13 +60,11 @@ TEST_F(OneDnnInferenceTest, ReferenceWeightsGivePyTorchsLogits) {
   EXPECT_LT(max_difference(nhwc, expected), 1e-4);
 }
 
-// Batch norm is folded into the convolutions: the engine must equal the model's
-// eval-mode forward with non-trivial running statistics and affine parameters.
-TEST_F(OneDnnInferenceTest, FoldedBatchNormEqualsTheModel) {
+// Xavier weights and non-trivial batch-norm running statistics and affine parameters,
+// in eval mode.
+GoogLeNet model_with_batch_norm(ModelOptions options) {
   torch::manual_seed(3);
-  ModelOptions options;
   options.batch_norm = true;
-  options.aux_heads = true;  // training-only: ignored by both
   GoogLeNet model(options);
   model->initialize(InitScheme::kXavierUniform);
   {
@@ -79,6 +79,31 @@ TEST_F(OneDnnInferenceTest, FoldedBatchNormEqualsTheModel) {
     }
   }
   model->eval();
+  return model;
+}
+
+// Batch norm is folded into the convolutions: the engine must equal the model's
+// eval-mode forward with non-trivial running statistics and affine parameters.
+TEST_F(OneDnnInferenceTest, FoldedBatchNormEqualsTheModel) {
+  ModelOptions options;
+  options.aux_heads = true;  // training-only: ignored by both
+  GoogLeNet model = model_with_batch_norm(options);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor images = test_images(6);
+  const torch::Tensor expected = model->forward(images);
+  OneDnnInference engine(model, Precision::kFloat32);
+  const float scale = expected.abs().max().item<float>();
+  EXPECT_LT(max_difference(engine.forward(images), expected), 1e-5 * scale + 1e-5);
+}
+
+// The engine walks the model's table: a modified one (tests/model/network_variants.h:
+// no pool after stage 3, so stages 4-5 run on 4x4 and 2x2 maps; other widths) runs as
+// the model does, with batch norm folded and aux heads ignored.
+TEST_F(OneDnnInferenceTest, ModifiedNetworkEqualsTheModel) {
+  ModelOptions options;
+  options.aux_heads = true;
+  options.network = testing::modified_network();
+  GoogLeNet model = model_with_batch_norm(options);
   torch::NoGradGuard no_grad;
   const torch::Tensor images = test_images(6);
   const torch::Tensor expected = model->forward(images);

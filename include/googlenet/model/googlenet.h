@@ -5,23 +5,13 @@
 
 #include <torch/torch.h>
 
-#include <array>
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "googlenet/model/network.h"
+
 namespace googlenet {
-
-// Inception(in, c1, (c2r, c2), (c3r, c3), c4) of the reference; channel counts of
-// the paper's Table 1.
-struct InceptionConfig {
-  int64_t in, c1, c2_reduce, c2, c3_reduce, c3, c4;
-  int64_t out_channels() const { return c1 + c2 + c3 + c4; }
-};
-
-// The nine blocks 3a..5b, in order (paper Table 1).
-extern const std::array<InceptionConfig, 9> kInceptionTable;
 
 enum class InitScheme {
   kPyTorch,        // LibTorch/PyTorch module defaults (the reference; stalls, see docs/training.md)
@@ -33,6 +23,8 @@ struct ModelOptions {
   int64_t num_classes = 10;
   bool aux_heads = false;   // paper's auxiliary classifiers after 4a and 4d
   bool batch_norm = false;  // BN after every conv (Inception-v2 style)
+  // The layers, in order; the aux heads in it are built only with aux_heads.
+  Network network = googlenet_network();
 };
 
 // Conv2d + optional BatchNorm2d + ReLU. The conv is registered under the
@@ -102,15 +94,16 @@ class GoogLeNetImpl : public torch::nn::Module {
 
  private:
   ModelOptions options_;
-  // The reference wraps each stage in nn.Sequential; plain containers registered
-  // under the same indices give the same state_dict names (stage2.2 is the 3x3
-  // conv), while forward calls the layers directly so BN and the aux heads can sit
-  // between them.
-  ConvUnit stem7x7_, stem1x1_, stem3x3_;
-  std::vector<Inception> blocks_;  // 3a..5b
-  torch::nn::MaxPool2d pool_{nullptr};
-  torch::nn::Linear fc_{nullptr};
-  AuxHead aux1_{nullptr}, aux2_{nullptr};
+  // A row of options_.network with the modules that run it (pools have none; aux
+  // heads only with aux_heads).
+  struct Layer {
+    LayerSpec spec;
+    ConvUnit conv;                      // kConv
+    Inception block{nullptr};           // kInception
+    AuxHead aux{nullptr};               // kAuxHead
+    torch::nn::Linear linear{nullptr};  // kLinear
+  };
+  std::vector<Layer> layers_;
 };
 TORCH_MODULE(GoogLeNet);
 
@@ -121,8 +114,5 @@ int64_t count_parameters(const torch::nn::Module& module);
 // order, so convolutions run on oneDNN's channels-last kernels without reorders (on
 // CPU the training step is ~1.4x faster; docs/performance.md). Values are unchanged.
 void to_channels_last(torch::nn::Module& module);
-
-// A convolution's explicit padding (height, width); every conv of this model has one.
-std::pair<int64_t, int64_t> conv_padding(const torch::nn::Conv2dImpl& conv);
 
 }  // namespace googlenet

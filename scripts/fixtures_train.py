@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden training steps for tests/train/test_train_step.cpp: two SGD steps of the
+"""Golden training steps for tests/train/test_step.cpp: two SGD steps of the
 reference recipe on the first 8 CIFAR-10 training images.
 
 Start weights: torch.manual_seed(0), construct the reference module (its default

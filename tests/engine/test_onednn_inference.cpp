@@ -83,10 +83,9 @@ GoogLeNet model_with_batch_norm(ModelOptions options) {
 }
 
 // Batch norm is folded into the convolutions: the engine must equal the model's
-// eval-mode forward with non-trivial running statistics and affine parameters.
-TEST_F(OneDnnInferenceTest, FoldedBatchNormEqualsTheModel) {
-  ModelOptions options;
-  options.aux_heads = true;  // training-only: ignored by both
+// The engine on `options`' model (batch norm with non-trivial running statistics and
+// affine parameters, folded by the engine) gives the model's eval-mode logits.
+void expect_engine_equals_model(const ModelOptions& options) {
   GoogLeNet model = model_with_batch_norm(options);
   torch::NoGradGuard no_grad;
   const torch::Tensor images = test_images(6);
@@ -96,6 +95,12 @@ TEST_F(OneDnnInferenceTest, FoldedBatchNormEqualsTheModel) {
   EXPECT_LT(max_difference(engine.forward(images), expected), 1e-5 * scale + 1e-5);
 }
 
+TEST_F(OneDnnInferenceTest, FoldedBatchNormEqualsTheModel) {
+  ModelOptions options;
+  options.aux_heads = true;  // training-only: ignored by both
+  expect_engine_equals_model(options);
+}
+
 // The engine walks the model's table: a modified one (tests/model/network_variants.h:
 // no pool after stage 3, so stages 4-5 run on 4x4 and 2x2 maps; other widths) runs as
 // the model does, with batch norm folded and aux heads ignored.
@@ -103,13 +108,7 @@ TEST_F(OneDnnInferenceTest, ModifiedNetworkEqualsTheModel) {
   ModelOptions options;
   options.aux_heads = true;
   options.network = testing::modified_network();
-  GoogLeNet model = model_with_batch_norm(options);
-  torch::NoGradGuard no_grad;
-  const torch::Tensor images = test_images(6);
-  const torch::Tensor expected = model->forward(images);
-  OneDnnInference engine(model, Precision::kFloat32);
-  const float scale = expected.abs().max().item<float>();
-  EXPECT_LT(max_difference(engine.forward(images), expected), 1e-5 * scale + 1e-5);
+  expect_engine_equals_model(options);
 }
 
 // Plans are cached per input shape; every shape gives what a fresh engine gives.
@@ -163,7 +162,7 @@ TEST_F(OneDnnInferenceTest, RejectsWhatItCannotRun) {
   EXPECT_THROW(engine.forward(torch::zeros({3, 32, 32})), std::invalid_argument);
 }
 
-TEST(InferenceEngine, NamesAndDefault) {
+TEST(OneDnnInferenceEngine, NamesAndDefault) {
   EXPECT_EQ(inference_engine_from_string("onednn"), InferenceEngine::kOneDnn);
   EXPECT_EQ(inference_engine_from_string("libtorch"), InferenceEngine::kLibTorch);
   EXPECT_EQ(to_string(InferenceEngine::kOneDnn), "onednn");

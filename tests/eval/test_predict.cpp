@@ -1,6 +1,6 @@
-// `predict` and `test --data FOLDER` on real CIFAR-10 test images written out as PNG and JPEG:
-// the file path must give what the model gives on the same images in memory; bad files are
-// skipped and named; exit codes, JSON lines, flip TTA, class names and image-folder testing.
+// `predict` on real CIFAR-10 test images written out as PNG and JPEG: the file path must give
+// what the model gives on the same images in memory; bad files are skipped and named; exit
+// codes, JSON lines, flip TTA and class names.
 #include <gtest/gtest.h>
 #include <stb/stb_image_write.h>
 
@@ -9,12 +9,12 @@
 #include <set>
 #include <sstream>
 
+#include "eval/predict_fixtures.h"
 #include "googlenet/data/augment.h"
 #include "googlenet/data/cifar.h"
 #include "googlenet/data/image.h"
 #include "googlenet/eval/evaluation.h"
 #include "googlenet/eval/predict.h"
-#include "googlenet/eval/test_command.h"
 #include "googlenet/io/state_dict.h"
 #include "googlenet/train/checkpoint.h"
 #include "test_util.h"
@@ -23,73 +23,18 @@ namespace googlenet {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::cifar_records;
 using testing::error_of;
+using testing::name_of;
+using testing::Records;
 using testing::run_cli;
 using testing::TempDir;
-
-// `count` images of the real test batch from image `first` on: uint8 N x 3 x 32 x 32 and labels.
-struct Records {
-  torch::Tensor images;
-  std::vector<std::int64_t> labels;
-  const std::uint8_t* image(int i) const { return images[i].data_ptr<std::uint8_t>(); }
-};
-
-Records cifar_records(int count, int first = 0) {
-  const fs::path file = testing::cifar_bin_dir() / "test_batch.bin";
-  std::ifstream in(file, std::ios::binary);
-  EXPECT_TRUE(in) << file << " missing: set GOOGLENET_DATA";
-  in.seekg(static_cast<std::streamoff>(first) * (1 + kImageBytes));
-  Records records{torch::empty({count, 3, kImageSide, kImageSide}, torch::kUInt8), {}};
-  std::vector<char> record(1 + kImageBytes);
-  for (int i = 0; i < count && in.read(record.data(), record.size()); ++i) {
-    records.labels.push_back(static_cast<std::uint8_t>(record[0]));
-    std::copy_n(record.data() + 1, kImageBytes, records.images[i].data_ptr<std::uint8_t>());
-  }
-  EXPECT_EQ(static_cast<int>(records.labels.size()), count);
-  return records;
-}
-
-// The model of every test, built once per process from tests/fixtures/reference_weights.pt
-// (seed 0, Xavier-uniform init). At init its logits share one dominant direction, so it gives
-// nearly the same, nearly uniform output for every image, which would make agreement tests
-// weak. Standardising each logit over 32 real images (fc rows rescaled and shifted) makes the
-// top class vary with the image and the probabilities far from uniform. Saved as a bare
-// state_dict for the file-based paths; `net` is loaded here, independently of load_model.
-struct TestModel {
-  TestModel() {
-    const fs::path fixture = testing::fixture("reference_weights.pt");
-    load_state_dict(*net, read_state_dict(fixture.string()), fixture.string());
-    net->eval();
-    torch::NoGradGuard no_grad;
-    const auto logits = net->forward(normalize_images(cifar_records(32, /*first=*/9000).images));
-    const auto scale = kLogitSpread / logits.std({0});
-    for (auto& [name, tensor] : state_dict(*net)) {
-      if (name == "fc.weight") tensor.mul_(scale.unsqueeze(1));
-      if (name == "fc.bias") tensor.sub_(logits.mean({0})).mul_(scale);
-    }
-    write_state_dict(weights.string(), state_dict(*net));
-  }
-  static constexpr double kLogitSpread = 3;  // standard deviation of each logit
-  TempDir dir;
-  fs::path weights = dir / "calibrated.pt";
-  GoogLeNet net;
-};
-
-TestModel& test_model() {
-  static TestModel model;
-  return model;
-}
+using testing::test_model;
 
 // What the model gives on the images in memory: ToTensor + Normalize, then forward.
 torch::Tensor reference_logits(GoogLeNet& model, const torch::Tensor& images) {
   torch::NoGradGuard no_grad;
   return model->forward(normalize_images(images));
-}
-
-std::string name_of(int i) {
-  char name[16];
-  std::snprintf(name, sizeof name, "%03d", i);
-  return name;
 }
 
 // Writes image i of `records` as <dir>/<i>.png (or .jpg at quality 95).
@@ -372,86 +317,6 @@ TEST(PredictCli, JsonLinesTableProgressAndExitCodes) {
   result = run_cli(args + "--top-k 0 " + photos);
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("--top-k"), std::string::npos) << result.output;
-}
-
-// 200 real test images as PNG in FOLDER/<class>/ (short names for two classes) must give the
-// report the binary data gives for the same 200 images: PNG is lossless.
-TEST(TestImageFolder, SameReportAsTheBinaryDataForTheSameImages) {
-  TempDir dir;
-  const Records records = cifar_records(200);
-  const std::vector<std::string> folders = {"plane", "car",  "bird",  "cat",  "deer",
-                                            "dog",   "frog", "Horse", "ship", "truck"};
-  for (int i = 0; i < 200; ++i) {
-    const fs::path file = dir / "set" / folders[records.labels[i]] / (name_of(i) + ".png");
-    fs::create_directories(file.parent_path());
-    write_png(file, records.image(i), kImageSide, kImageSide);
-  }
-  std::ofstream(dir / "set" / "README.txt") << "ignored";
-  TestOptions options;
-  options.weights = test_model().weights.string();
-  options.batch_size = 64;
-  options.data = (dir / "set").string();
-  options.json_report = (dir / "folder.json").string();
-  const std::string folder_report = run_test(options);
-  options.data = testing::cifar_bin_dir().string();
-  options.subset = 200;
-  options.json_report = (dir / "binary.json").string();
-  const std::string binary_report = run_test(options);
-
-  EXPECT_NE(folder_report.find("(image folder, 200 images)"), std::string::npos) << folder_report;
-  // All but the source (line 1) and the loss (compared below: summed in another order).
-  const auto body = [](std::string report) {
-    report.erase(0, report.find('\n') + 1);
-    const std::size_t loss = report.find(", test loss");
-    return report.erase(loss, report.find('\n') - loss);
-  };
-  EXPECT_EQ(body(folder_report), body(binary_report));
-  EXPECT_NE(body(folder_report).find("test accuracy "), std::string::npos) << folder_report;
-  const auto folder_json = nlohmann::json::parse(std::ifstream(dir / "folder.json"));
-  const auto binary_json = nlohmann::json::parse(std::ifstream(dir / "binary.json"));
-  EXPECT_EQ(folder_json.at("total"), 200);
-  EXPECT_EQ(folder_json.at("matrix"), binary_json.at("matrix"));
-  EXPECT_EQ(folder_json.at("correct"), binary_json.at("correct"));
-  EXPECT_NEAR(folder_json.at("loss").get<double>(), binary_json.at("loss").get<double>(), 1e-5);
-}
-
-TEST(TestImageFolder, BadFoldersAreRefusedWithTheReason) {
-  TempDir dir;
-  const Records records = cifar_records(1);
-  fs::create_directories(dir / "set" / "unicorn");
-  write_png(dir / "set" / "unicorn" / "a.png", records.image(0), kImageSide, kImageSide);
-  const std::string weights = testing::fixture("reference_weights.pt").string();
-  const auto result =
-      run_cli("test --checkpoint '" + weights + "' --data '" + (dir / "set").string() + "'");
-  EXPECT_EQ(result.exit_code, 1) << result.output;
-  EXPECT_NE(result.output.find("error: " + (dir / "set" / "unicorn").string() +
-                               ": class folder \"unicorn\" is not one of the model's 10 classes"),
-            std::string::npos)
-      << result.output;
-
-  const auto test_error = [&](const fs::path& data) {
-    TestOptions options;
-    options.weights = weights;
-    options.data = data.string();
-    return error_of<std::runtime_error>([&] { run_test(options); });
-  };
-  fs::rename(dir / "set" / "unicorn", dir / "set" / "cat");
-  std::ofstream(dir / "set" / "cat" / "b.png") << "not a png";
-  std::string error = test_error(dir / "set");
-  EXPECT_EQ(error.rfind((dir / "set" / "cat" / "b.png").string() + ": not an image", 0), 0u)
-      << error;
-  EXPECT_NE(error.find("(every image of the folder is tested: fix or remove the file)"),
-            std::string::npos)
-      << error;
-
-  fs::create_directories(dir / "flat");  // no class folders: neither layout
-  write_png(dir / "flat" / "a.png", records.image(0), kImageSide, kImageSide);
-  error = test_error(dir / "flat");
-  EXPECT_EQ(error.rfind((dir / "flat").string() + ": no CIFAR-10 data found", 0), 0u) << error;
-  EXPECT_NE(error.find("found a.png (pass --data DIR pointing at one of these; googlenet test "
-                       "also reads an image folder, FOLDER/<class name>/<image>)"),
-            std::string::npos)
-      << error;
 }
 
 }  // namespace

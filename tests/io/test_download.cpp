@@ -147,7 +147,7 @@ class Download : public ::testing::Test {
   const fs::path part_ = tmp_ / (kName + ".part");
 };
 
-TEST(Md5, KnownVectors) {
+TEST(DownloadMd5, KnownVectors) {
   EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(md5_hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
   EXPECT_EQ(md5_hex("The quick brown fox jumps over the lazy dog"),

@@ -7,19 +7,19 @@
 namespace googlenet {
 namespace {
 
-TEST(Model, ParameterCountIsTheReferences) {
+TEST(GoogLeNet, ParameterCountIsTheReferences) {
   GoogLeNet model;
   EXPECT_EQ(count_parameters(*model), 5983802);
 }
 
-TEST(Model, FlopsPerImagePinned) {
+TEST(GoogLeNet, FlopsPerImagePinned) {
   GoogLeNet model;
   // Measured with forward hooks on the PyTorch reference: 2 x multiply-adds of every
   // conv and linear, padding counted.
   EXPECT_EQ(summarize(model).total_flops, 64577536);
 }
 
-TEST(Model, StageShapesPinned) {
+TEST(GoogLeNet, StageShapesPinned) {
   GoogLeNet model;
   const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
       {"stage1.0", {64, 16, 16}}, {"stage1.2", {64, 8, 8}},  {"stage2.0", {64, 8, 8}},
@@ -36,7 +36,7 @@ TEST(Model, StageShapesPinned) {
   }
 }
 
-TEST(Model, AuxHeadsAndBatchNormHaveTheirOwnNames) {
+TEST(GoogLeNet, AuxHeadsAndBatchNormHaveTheirOwnNames) {
   ModelOptions options;
   options.aux_heads = true;
   options.batch_norm = true;
@@ -62,7 +62,7 @@ TEST(Model, AuxHeadsAndBatchNormHaveTheirOwnNames) {
   EXPECT_TRUE(extra_names.count("aux2.fc2.bias"));
 }
 
-TEST(Model, AuxHeadsOnlyInTraining) {
+TEST(GoogLeNet, AuxHeadsOnlyInTraining) {
   ModelOptions options;
   options.aux_heads = true;
   GoogLeNet model(options);
@@ -75,7 +75,7 @@ TEST(Model, AuxHeadsOnlyInTraining) {
   EXPECT_FALSE(eval.aux1.defined() || eval.aux2.defined());
 }
 
-TEST(Model, EveryParameterGetsAFiniteNonZeroGradient) {
+TEST(GoogLeNet, EveryParameterGetsAFiniteNonZeroGradient) {
   torch::manual_seed(0);
   ModelOptions options;
   options.aux_heads = true;
@@ -96,7 +96,7 @@ TEST(Model, EveryParameterGetsAFiniteNonZeroGradient) {
   }
 }
 
-TEST(Model, XavierInitZeroesBiases) {
+TEST(GoogLeNet, XavierInitZeroesBiases) {
   GoogLeNet model;
   model->initialize(InitScheme::kXavierUniform);
   for (const auto& item : model->named_parameters()) {
@@ -111,7 +111,7 @@ TEST(Model, XavierInitZeroesBiases) {
   EXPECT_GT(w.abs().max().item<double>(), 0.9 * bound);
 }
 
-TEST(Model, TinyBatchOverfits) {
+TEST(GoogLeNet, TinyBatchOverfits) {
   torch::manual_seed(0);
   GoogLeNet model;
   model->initialize(InitScheme::kXavierUniform);

@@ -15,7 +15,7 @@ namespace {
 using testing::error_of;
 
 TEST(Network, DefaultResolvesToThePinnedShapes) {
-  // As Model.StageShapesPinned measures them on the model.
+  // As GoogLeNet.StageShapesPinned measures them on the model.
   const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
       {"stage1.0", {64, 16, 16}}, {"stage1.2", {64, 8, 8}},
       {"stage2.0", {64, 8, 8}},   {"stage2.2", {192, 8, 8}},

@@ -50,34 +50,6 @@ TEST(BenchStats, NoSamplesIsAnError) {
   }
 }
 
-// The measured peak is the cores' real rate: within a factor of the nominal one (VMs
-// show the host's nominal clock; boost runs above it). Ratios between runs are left to
-// `googlenet bench`: tests may run beside each other.
-TEST(BenchMachine, MeasuredPeakIsTheCoresRate) {
-  const CpuInfo cpu = detect_cpu();
-  if (cpu.isa != "avx512" && cpu.isa != "avx2") GTEST_SKIP() << "no FMA loop for " << cpu.isa;
-  const MeasuredPeak one = measure_peak(cpu, 1, 0.1);
-  const double nominal_per_core = peak_gflops(cpu) / cpu.cores;
-  EXPECT_EQ(one.threads, 1);
-  EXPECT_GT(one.fp32_gflops, 0.3 * nominal_per_core) << one.fp32_kernel;
-  EXPECT_LT(one.fp32_gflops, 3.0 * nominal_per_core) << one.fp32_kernel;
-  if (cpu.avx512_bf16) EXPECT_GT(one.bf16_gflops, 0) << one.bf16_kernel;
-  const MeasuredPeak two = measure_peak(cpu, 2, 0.1);  // ctest -j2 may share the cores:
-  EXPECT_EQ(two.threads, 2);                           // no scaling asserted
-  EXPECT_GT(two.fp32_gflops, 0.3 * nominal_per_core);
-  EXPECT_THROW(measure_peak(cpu, 0), std::invalid_argument);
-}
-
-TEST(BenchMachine, ThisMachineHasAPeakAndMemory) {
-  const CpuInfo cpu = detect_cpu();
-  EXPECT_GE(cpu.cores, 1);
-  EXPECT_FALSE(cpu.isa.empty());
-  EXPECT_GT(cpu.ghz, 0.1);
-  EXPECT_LT(cpu.ghz, 10);
-  EXPECT_GT(peak_gflops(cpu), 0);
-  EXPECT_GT(peak_rss_bytes(), 1 << 20);
-}
-
 // bench times the step `train` builds: by default, and from the same settings.
 TEST(BenchStep, BuildsTrainsStepFromTheSameSettings) {
   EXPECT_EQ(step_options(BenchOptions{}), step_options(TrainConfig{}, torch::kCPU));

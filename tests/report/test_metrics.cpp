@@ -120,7 +120,7 @@ size_t occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
-TEST(TrainingPlot, IsWellFormedSvgWithSeriesAxesAndLegend) {
+TEST(MetricsTrainingPlot, IsWellFormedSvgWithSeriesAxesAndLegend) {
   TempDir dir;
   std::vector<EpochRow> rows;
   for (int64_t e = 1; e <= 60; ++e) rows.push_back(row(e));
@@ -142,7 +142,7 @@ TEST(TrainingPlot, IsWellFormedSvgWithSeriesAxesAndLegend) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);  // no temp
 }
 
-TEST(TrainingPlot, SingleEpochStillDraws) {
+TEST(MetricsTrainingPlot, SingleEpochStillDraws) {
   TempDir dir;
   googlenet::write_training_plot(dir / "plot.svg", {row(1)});
   const std::string svg = read_bytes(dir / "plot.svg");

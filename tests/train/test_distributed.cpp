@@ -129,7 +129,7 @@ void run_ranks(int world, const std::function<void(int, Communicator&)>& body) {
   for (int rank = 0; rank < world; ++rank) EXPECT_EQ(errors[rank], "") << "rank " << rank;
 }
 
-TEST(Communicator, AllReduceBroadcastAllGather) {
+TEST(DistributedCommunicator, AllReduceBroadcastAllGather) {
   run_ranks(3, [](int rank, Communicator& c) {
     EXPECT_EQ(c.rank(), rank);
     EXPECT_EQ(c.world_size(), 3);
@@ -177,7 +177,7 @@ void copy_weights(TinyNet& from, TinyNet& to) {
 
 // Three ranks with a third of a batch each end with the gradients of the whole
 // batch, as DistributedDataParallel guarantees; one bucket or one per parameter.
-TEST(GradientReducer, AveragesToTheWholeBatchGradient) {
+TEST(DistributedGradientReducer, AveragesToTheWholeBatchGradient) {
   torch::manual_seed(0);
   TinyNet reference;
   const auto images = torch::randn({12, 3, 8, 8});
@@ -211,7 +211,7 @@ TEST(GradientReducer, AveragesToTheWholeBatchGradient) {
   }
 }
 
-TEST(Communicator, RendezvousWithoutRankZeroFailsWithinTheTimeout) {
+TEST(DistributedCommunicator, RendezvousWithoutRankZeroFailsWithinTheTimeout) {
   DistributedOptions o;
   o.rank = 1;
   o.world_size = 2;

@@ -36,7 +36,7 @@ TrainConfig small_config(const std::filesystem::path& out) {
   return config;
 }
 
-TEST(Train, LossFallsAndAccuracyBeatsChance) {
+TEST(Trainer, LossFallsAndAccuracyBeatsChance) {
   TempDir dir;
   TrainConfig config = small_config(dir / "run");
   config.epochs = 2;
@@ -75,7 +75,7 @@ StateDict weights_of(const std::filesystem::path& checkpoint) {
   return load_checkpoint(checkpoint).model;
 }
 
-TEST(Train, ResumedRunEqualsUninterruptedRun) {
+TEST(Trainer, ResumedRunEqualsUninterruptedRun) {
   TempDir dir;
   std::atomic<bool> stop{false};
   train(small_config(dir / "straight"), stop);
@@ -117,7 +117,7 @@ TEST(Train, ResumedRunEqualsUninterruptedRun) {
 
 // The default engine on the CPU is oneDNN's (where built): the same run on LibTorch's
 // modules ends at the same weights and losses, to float rounding.
-TEST(Train, BothTrainingEnginesReachTheSameWeights) {
+TEST(Trainer, BothTrainingEnginesReachTheSameWeights) {
   if (!onednn_training_available()) GTEST_SKIP() << "built without oneDNN's headers";
   TempDir dir;
   std::atomic<bool> stop{false};
@@ -150,7 +150,7 @@ TEST(Train, BothTrainingEnginesReachTheSameWeights) {
   EXPECT_EQ(config.at("train_engine"), "onednn");
 }
 
-TEST(Train, CtrlCWritesAResumableCheckpoint) {
+TEST(Trainer, CtrlCWritesAResumableCheckpoint) {
   TempDir dir;
   const std::string run_dir = (dir / "run").string();
   const std::string command = std::string("'") + GOOGLENET_BINARY + "' train --data '" +
@@ -197,7 +197,7 @@ TEST(Train, CtrlCWritesAResumableCheckpoint) {
   EXPECT_EQ(load_checkpoint(dir / "run" / "last.pt").epoch, 1);
 }
 
-TEST(Train, NonFiniteLossStopsWithAMessage) {
+TEST(Trainer, NonFiniteLossStopsWithAMessage) {
   TempDir dir;
   TrainConfig config = small_config(dir / "run");
   config.max_lr = 1e12;  // the first update blows the weights up
@@ -212,7 +212,7 @@ TEST(Train, NonFiniteLossStopsWithAMessage) {
   }
 }
 
-TEST(Train, RefusesToOverwriteARun) {
+TEST(Trainer, RefusesToOverwriteARun) {
   TempDir dir;
   TrainConfig config = small_config(dir / "run");
   config.epochs = 1;
@@ -227,7 +227,7 @@ TEST(Train, RefusesToOverwriteARun) {
   }
 }
 
-TEST(TrainCli, BadFlagsAreRefusedWithUsage) {
+TEST(TrainerCli, BadFlagsAreRefusedWithUsage) {
   struct Case {
     std::string args, expected;
   };
@@ -254,7 +254,7 @@ TEST(TrainCli, BadFlagsAreRefusedWithUsage) {
   }
 }
 
-TEST(TrainCli, MissingDataNamesTheFolder) {
+TEST(TrainerCli, MissingDataNamesTheFolder) {
   TempDir dir;
   const auto result = run_cli("train --data '" + (dir / "nothing").string() + "' --out '" +
                               (dir / "run").string() + "'");
@@ -262,7 +262,7 @@ TEST(TrainCli, MissingDataNamesTheFolder) {
   EXPECT_NE(result.output.find((dir / "nothing").string()), std::string::npos) << result.output;
 }
 
-TEST(TrainCli, BadCheckpointsAreRefused) {
+TEST(TrainerCli, BadCheckpointsAreRefused) {
   TempDir dir;
   { std::ofstream(dir / "garbage.pt") << "this is not a checkpoint"; }
   auto result = run_cli("test --checkpoint '" + (dir / "garbage.pt").string() + "'");

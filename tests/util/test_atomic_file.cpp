@@ -4,11 +4,9 @@
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "googlenet/util/atomic_file.h"
-#include "googlenet/util/json_file.h"
 #include "test_util.h"
 
 namespace googlenet {
@@ -23,7 +21,7 @@ std::ptrdiff_t entries(const std::filesystem::path& dir) {
   return std::distance(std::filesystem::directory_iterator(dir), {});
 }
 
-TEST(WriteFileAtomic, ReplacesWholeFileAndReportsMissingFolder) {
+TEST(AtomicFile, ReplacesWholeFileAndReportsMissingFolder) {
   TempDir dir;
   googlenet::write_file_atomic(dir / "a.txt", "first version, longer");
   googlenet::write_file_atomic(dir / "a.txt", "second");
@@ -65,12 +63,6 @@ TEST(AtomicFile, FailedRenameNamesTheFileAndLeavesNoTemporary) {
   EXPECT_TRUE(Contains(error, "any previous file is unchanged"));
   EXPECT_TRUE(std::filesystem::is_directory(dir / "folder" / "inside"));
   EXPECT_EQ(entries(dir.path()), 1);
-}
-
-TEST(JsonFile, IndentedWithAFinalNewline) {
-  TempDir dir;
-  write_json_file(dir / "a.json", {{"precision", "bf16"}, {"epochs", 3}});
-  EXPECT_EQ(read_bytes(dir / "a.json"), "{\n  \"epochs\": 3,\n  \"precision\": \"bf16\"\n}\n");
 }
 
 }  // namespace

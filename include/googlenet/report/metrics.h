@@ -25,7 +25,7 @@ struct EpochRow {
 // One row of iterations.csv, written every N batches.
 struct IterationRow {
   int64_t epoch = 0;
-  int64_t iteration = 0;  // the trainer's batch counter (global step)
+  int64_t iteration = 0;  // batches done in the epoch (counts from 1, as the log line)
   double loss = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <system_error>
 
 #include "googlenet/data/cifar.h"
 #include "googlenet/data/loader.h"
@@ -380,7 +381,12 @@ TrainResult train(const TrainConfig& input_config, const std::atomic<bool>& stop
   if (!run.config.init_weights.empty()) load_initial_weights(*run.model, run.config.init_weights);
   finish_setup(run);
   if (run.leader) {
-    fs::create_directories(run.dir);
+    std::error_code error;
+    fs::create_directories(run.dir, error);
+    if (error) {
+      throw std::runtime_error(run.dir.string() + ": cannot create the run folder (" +
+                               error.message() + "); choose another --out");
+    }
     write_json_file(run.dir / "config.json", to_json(run.config));
     std::cerr << "run folder: " << run.dir.string() << "\n";
   }

@@ -262,6 +262,21 @@ TEST(TrainerCli, MissingDataNamesTheFolder) {
   EXPECT_NE(result.output.find((dir / "nothing").string()), std::string::npos) << result.output;
 }
 
+// A run folder that cannot be made (here: below a plain file) is named, with the flag to change.
+TEST(TrainerCli, UncreatableRunFolderNamesIt) {
+  TempDir dir;
+  { std::ofstream(dir / "file") << "a file, not a folder"; }
+  const std::string out = (dir / "file" / "run").string();
+  const auto result =
+      run_cli("train --data '" + testing::data_dir().string() +
+              "' --train-subset 128 --test-subset 100 --epochs 1 --out '" + out + "'");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("error: " + out + ": cannot create the run folder"),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("choose another --out"), std::string::npos) << result.output;
+}
+
 TEST(TrainerCli, BadCheckpointsAreRefused) {
   TempDir dir;
   { std::ofstream(dir / "garbage.pt") << "this is not a checkpoint"; }

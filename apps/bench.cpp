@@ -41,7 +41,7 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option_function<std::string>(
          "--train-engine",
          [&options](const std::string& name) {
-           if (name != "auto") options.train_engine = training_engine_from_string(name);
+           options.train_engine = engine_choice_from_string(name);
          },
          "Training step: onednn (convolutions on oneDNN, weights kept in its layout; "
          "no --bn), libtorch (the model's modules) or auto (onednn where it can)")

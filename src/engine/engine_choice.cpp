@@ -31,7 +31,13 @@ InferenceEngine inference_engine_for(EngineChoice choice, const torch::Device& d
 TrainingEngine training_engine_for(EngineChoice choice, const ModelOptions& model,
                                    const torch::Device& device) {
   if (choice == EngineChoice::kAuto) return default_training_engine(model, device);
-  return choice == EngineChoice::kOneDnn ? TrainingEngine::kOneDnn : TrainingEngine::kLibTorch;
+  if (choice == EngineChoice::kLibTorch) return TrainingEngine::kLibTorch;
+  if (model.batch_norm || !device.is_cpu()) {
+    throw UsageError(
+        "--train-engine onednn trains models without --bn on the CPU; use --train-engine "
+        "libtorch (or auto) with --bn or --device cuda");
+  }
+  return TrainingEngine::kOneDnn;
 }
 
 }  // namespace googlenet

@@ -199,7 +199,7 @@ nlohmann::json to_json(const Spread& spread) {
 
 StepOptions step_options(const BenchOptions& options) {
   StepOptions step;
-  step.engine = options.train_engine.value_or(default_training_engine(options.model, torch::kCPU));
+  step.engine = training_engine_for(options.train_engine, options.model, torch::kCPU);
   step.precision = options.precision;
   step.channels_last = options.channels_last;
   step.batch_size = options.batch_size;
@@ -224,11 +224,7 @@ void BenchOptions::validate() const {
   at_least(loader_threads, 0, "--loader-threads");
   at_least(threads, 0, "--threads");
   at_least(peak_gflops, 0, "--peak-gflops");
-  if (train_engine == TrainingEngine::kOneDnn && model.batch_norm) {
-    throw UsageError(
-        "--train-engine onednn trains the model without batch norm; with --bn use "
-        "--train-engine libtorch");
-  }
+  training_engine_for(train_engine, model, torch::kCPU);  // refuses onednn with --bn
 }
 
 nlohmann::json run_bench(const BenchOptions& options, std::ostream& log) {

@@ -46,10 +46,11 @@ Recipe recipe_from_string(const std::string& name) {
   throw UsageError("unknown recipe '" + name + "' (expected default or reference)");
 }
 
-NLOHMANN_JSON_SERIALIZE_ENUM(Recipe,
-                             {{Recipe::kDefault, "default"}, {Recipe::kReference, "reference"}})
-
 // The choices as their flags spell them, read back strictly.
+void to_json(nlohmann::json& json, Recipe recipe) { json = to_string(recipe); }
+void from_json(const nlohmann::json& json, Recipe& recipe) {
+  recipe = recipe_from_string(json.get<std::string>());
+}
 void to_json(nlohmann::json& json, Precision precision) { json = to_string(precision); }
 void from_json(const nlohmann::json& json, Precision& precision) {
   precision = precision_from_string(json.get<std::string>());

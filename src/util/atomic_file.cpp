@@ -15,6 +15,22 @@ namespace googlenet {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// What open(path, O_CREAT, 0666) would give a new file: mkstemp makes the temporary 0600
+// whatever the umask, so a new target takes 0666 minus the process's umask, read once
+// (umask can only be read by setting it; this happens before any file is committed).
+mode_t new_file_mode() {
+  static const mode_t mode = [] {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    return static_cast<mode_t>(0666 & ~mask);
+  }();
+  return mode;
+}
+
+}  // namespace
+
 AtomicFile::AtomicFile(const fs::path& target) : target_(target.string()) {
   const fs::path dir = fs::absolute(target).parent_path();
   temp_ = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
@@ -50,7 +66,7 @@ void AtomicFile::commit() {
   if (fd_ < 0 || committed_) throw std::logic_error(target_ + ": AtomicFile committed twice");
   if (error_ != 0) fail("write failed", error_);
   struct stat old {};
-  const mode_t mode = ::stat(target_.c_str(), &old) == 0 ? old.st_mode & 07777 : 0644;
+  const mode_t mode = ::stat(target_.c_str(), &old) == 0 ? old.st_mode & 07777 : new_file_mode();
   if (::fchmod(fd_, mode) != 0 || ::fsync(fd_) != 0) fail("cannot flush to disk", errno);
   const int fd = fd_;
   fd_ = -1;

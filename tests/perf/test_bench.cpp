@@ -58,13 +58,13 @@ TEST(BenchStep, BuildsTrainsStepFromTheSameSettings) {
   struct Settings {
     bool aux, bn, channels_last;
     Precision precision;
-    std::optional<TrainingEngine> engine;  // none: auto
+    EngineChoice engine;
     int64_t batch_size;
   };
   for (const Settings& s :
-       {Settings{true, false, false, Precision::kBFloat16, std::nullopt, 64},
-        Settings{false, true, true, Precision::kFloat32, std::nullopt, 32},
-        Settings{false, false, true, Precision::kBFloat16, TrainingEngine::kLibTorch, 128}}) {
+       {Settings{true, false, false, Precision::kBFloat16, EngineChoice::kAuto, 64},
+        Settings{false, true, true, Precision::kFloat32, EngineChoice::kAuto, 32},
+        Settings{false, false, true, Precision::kBFloat16, EngineChoice::kLibTorch, 128}}) {
     BenchOptions bench;
     bench.model.aux_heads = s.aux;
     bench.model.batch_norm = s.bn;
@@ -77,9 +77,7 @@ TEST(BenchStep, BuildsTrainsStepFromTheSameSettings) {
     config.batch_norm = s.bn;
     config.channels_last = s.channels_last;
     config.precision = s.precision;
-    config.train_engine = !s.engine                              ? EngineChoice::kAuto
-                          : *s.engine == TrainingEngine::kOneDnn ? EngineChoice::kOneDnn
-                                                                 : EngineChoice::kLibTorch;
+    config.train_engine = s.engine;
     config.batch_size = s.batch_size;
     EXPECT_EQ(step_options(bench), step_options(config, torch::kCPU));
   }

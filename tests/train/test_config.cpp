@@ -55,6 +55,26 @@ TEST(TrainConfig, ReadsAnEarlierConfigAndRefusesUnknownChoices) {
   bad = json;
   bad["device"] = "tpu";
   EXPECT_NE(error_of([&] { config_from_json(bad); }).find("'tpu'"), std::string::npos);
+  bad = json;
+  bad["recipe"] = "refrence";  // not read as the default recipe
+  EXPECT_NE(error_of([&] { config_from_json(bad); }).find("'refrence'"), std::string::npos);
+}
+
+// --train-engine onednn where that engine cannot train is a usage error wherever the
+// choice is settled (train, its ranks, bench), not a failure deep in the engine.
+TEST(TrainConfig, OneDnnEngineIsRefusedWhereItCannotTrain) {
+  ModelOptions with_bn;
+  with_bn.batch_norm = true;
+  EXPECT_NE(error_of<UsageError>([&] {
+              training_engine_for(EngineChoice::kOneDnn, with_bn, torch::kCPU);
+            }).find("--train-engine libtorch"),
+            std::string::npos);
+  EXPECT_NE(error_of<UsageError>([&] {
+              training_engine_for(EngineChoice::kOneDnn, ModelOptions{}, torch::Device("cuda"));
+            }).find("--device cuda"),
+            std::string::npos);
+  EXPECT_EQ(training_engine_for(EngineChoice::kLibTorch, with_bn, torch::kCPU),
+            TrainingEngine::kLibTorch);
 }
 
 TEST(TrainConfig, BadFlagsAreUsageErrors) {

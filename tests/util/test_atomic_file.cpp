@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "googlenet/util/atomic_file.h"
@@ -43,12 +44,15 @@ TEST(AtomicFile, UncommittedLeavesThePreviousFileAndNoTemporary) {
   EXPECT_EQ(entries(dir.path()), 1);
 }
 
-TEST(AtomicFile, KeepsThePermissionsOfTheFileItReplaces) {
+TEST(AtomicFile, NewFilesFollowTheUmaskReplacedFilesKeepTheirPermissions) {
   TempDir dir;
   write_file_atomic(dir / "new.txt", "x");
   struct stat info {};
   ASSERT_EQ(::stat((dir / "new.txt").c_str(), &info), 0);
-  EXPECT_EQ(info.st_mode & 0777, 0644u);
+  { std::ofstream(dir / "plain.txt") << "x"; }  // what the umask gives a new file
+  struct stat plain {};
+  ASSERT_EQ(::stat((dir / "plain.txt").c_str(), &plain), 0);
+  EXPECT_EQ(info.st_mode & 0777, plain.st_mode & 0777);
   ASSERT_EQ(::chmod((dir / "new.txt").c_str(), 0600), 0);
   write_file_atomic(dir / "new.txt", "y");
   ASSERT_EQ(::stat((dir / "new.txt").c_str(), &info), 0);

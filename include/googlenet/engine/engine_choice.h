@@ -27,6 +27,8 @@ EngineChoice engine_choice_from_string(const std::string& name);
 // is CPU-only) get default_inference_engine(device).
 InferenceEngine inference_engine_for(EngineChoice choice, const torch::Device& device);
 // The training engine for `choice`: kAuto gets default_training_engine(model, device).
+// Throws UsageError for kOneDnn where that engine cannot train: a model with batch norm,
+// or a device other than the CPU.
 TrainingEngine training_engine_for(EngineChoice choice, const ModelOptions& model,
                                    const torch::Device& device);
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "googlenet/engine/engine_choice.h"
 #include "googlenet/engine/onednn_inference.h"
 #include "googlenet/engine/onednn_training.h"
 #include "googlenet/model/googlenet.h"
@@ -38,9 +39,9 @@ struct BenchOptions {
   Precision precision = Precision::kFloat32;  // bf16: train's mixed precision (fp32 weights)
   // Evaluation and latency: `googlenet test`'s default engine (oneDNN where built).
   InferenceEngine engine = default_inference_engine(torch::kCPU);
-  // Training step: `train --train-engine`'s choices; none: its default for the model
-  // (default_training_engine).
-  std::optional<TrainingEngine> train_engine;
+  // Training step: `train --train-engine`'s choices, settled as train settles them
+  // (training_engine_for).
+  EngineChoice train_engine = EngineChoice::kAuto;
   int64_t batch_size = 128;  // training step
   int64_t eval_batch_size = 100;
   int64_t warmup = 3;          // untimed iterations before each measurement

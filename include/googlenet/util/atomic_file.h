@@ -28,7 +28,7 @@ class AtomicFile {
   void write(std::string_view text) { write(text.data(), text.size()); }
 
   // Replaces `target` with what was written. The file keeps `target`'s permissions where
-  // it existed, else 0644.
+  // it existed; a new one gets what the umask leaves of 0666, as a plain open() would.
   void commit();
 
  private:

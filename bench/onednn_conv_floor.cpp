@@ -60,7 +60,7 @@ struct ConvPasses {
 
 ConvPasses make_passes(const dnnl::engine& engine, const ConvShape& c, int64_t batch, DataType type,
                        DataType weight_grad_type, Tag activations, bool verbose) {
-  const int64_t out_size = (c.size + 2 * c.padding - c.kernel) / c.stride + 1;
+  const int64_t out_size = googlenet::window_output(c.size, c.kernel, c.stride, c.padding);
   // With `blocked`, the stem reads plain NCHW images, as in the training engine.
   const Tag src_tag = c.in == 3 && activations == Tag::nChw16c ? Tag::nchw : activations;
   const memory::desc src({batch, c.in, c.size, c.size}, type, src_tag);

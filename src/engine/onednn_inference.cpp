@@ -147,8 +147,10 @@ class Plan {
   Activation conv_relu(const Activation& x, const FoldedConv& full) {
     const FoldedConv conv = crop_to_input(full, x.dims[2], x.dims[3]);
     const int64_t out_channels = conv.weight.size(0);
-    const int64_t out_h = (x.dims[2] + 2 * conv.padding_h - conv.weight.size(2)) / conv.stride + 1;
-    const int64_t out_w = (x.dims[3] + 2 * conv.padding_w - conv.weight.size(3)) / conv.stride + 1;
+    const int64_t out_h =
+        window_output(x.dims[2], conv.weight.size(2), conv.stride, conv.padding_h);
+    const int64_t out_w =
+        window_output(x.dims[3], conv.weight.size(3), conv.stride, conv.padding_w);
     const memory::dims out_dims{x.dims[0], out_channels, out_h, out_w};
     const memory::dims weight_dims(conv.weight.sizes().begin(), conv.weight.sizes().end());
     const memory::desc bias_md({out_channels}, DataType::f32, Tag::a);
@@ -195,8 +197,8 @@ class Plan {
   Activation pool(const Activation& x, dnnl::algorithm algorithm, int64_t kernel_h,
                   int64_t kernel_w, int64_t stride, int64_t padding) {
     const memory::dims out_dims{x.dims[0], x.dims[1],
-                                (x.dims[2] + 2 * padding - kernel_h) / stride + 1,
-                                (x.dims[3] + 2 * padding - kernel_w) / stride + 1};
+                                window_output(x.dims[2], kernel_h, stride, padding),
+                                window_output(x.dims[3], kernel_w, stride, padding)};
     dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm,
                                      x.mem.get_desc(), {out_dims, type_, activation_tag_},
                                      {stride, stride}, {kernel_h, kernel_w}, {padding, padding},

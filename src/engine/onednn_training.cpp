@@ -344,8 +344,8 @@ struct ConvLayer {
     auto found = by_batch.find(n);
     if (found != by_batch.end()) return found->second;
 
-    const int64_t out_h = (h + 2 * run_padding_h - kept_h) / stride + 1;
-    const int64_t out_w = (w + 2 * run_padding_w - kept_w) / stride + 1;
+    const int64_t out_h = window_output(h, kept_h, stride, run_padding_h);
+    const int64_t out_w = window_output(w, kept_w, stride, run_padding_w);
     const memory::dims strides{stride, stride}, padding{run_padding_h, run_padding_w};
     const memory::desc any_weights({out, in, kept_h, kept_w}, DataType::f32, Tag::any);
     const auto direct = dnnl::algorithm::convolution_direct;
@@ -678,8 +678,7 @@ torch::Tensor max_pool(const torch::Tensor& x, const PoolSpec& spec) {
   const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   // A 1x1 map pooled to 1x1 (stage 5's): the one window holds the one pixel (padding
   // is at most half the kernel).
-  const int64_t out_side = (1 + 2 * spec.padding - spec.kernel) / spec.stride + 1;
-  if (h == 1 && w == 1 && out_side == 1) return x;
+  if (h == 1 && w == 1 && window_output(1, spec.kernel, spec.stride, spec.padding) == 1) return x;
   const auto view = x.view({n * c, h, w, kBlock}).permute({0, 3, 1, 2});
   const auto pooled = torch::max_pool2d(view, {spec.kernel, spec.kernel},
                                         {spec.stride, spec.stride}, {spec.padding, spec.padding});

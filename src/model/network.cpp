@@ -121,7 +121,7 @@ std::vector<ResolvedLayer> resolve(const Network& network, const NetworkInput& i
              " window is larger than the padded " + std::to_string(height) + "x" +
              std::to_string(width) + " map");
       }
-      return span / spec.stride + 1;
+      return window_output(side, spec.kernel, spec.stride, spec.padding);
     };
     switch (spec.kind) {
       case LayerKind::kConv:

@@ -98,6 +98,12 @@ struct ResolvedLayer {
 // has aux heads other than none or two (GoogLeNetOutput's aux1, aux2).
 std::vector<ResolvedLayer> resolve(const Network& network, const NetworkInput& input);
 
+// Output side of a `kernel`-wide window sliding with `stride` over `side` pixels padded
+// by `padding` on each end, as convolutions and pools count it (the window must fit).
+inline int64_t window_output(int64_t side, int64_t kernel, int64_t stride, int64_t padding) {
+  return (side + 2 * padding - kernel) / stride + 1;
+}
+
 // A stride-1 "same" convolution (odd kernel, padding kernel / 2) on a map smaller than
 // its kernel reads zeros through the outer taps: on a map of `map_size` rows only the
 // central 2 * map_size - 1 rows of taps ever meet an input row (columns likewise).
